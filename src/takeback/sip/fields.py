@@ -1,0 +1,390 @@
+"""Header names and :class:`Headers`, the ordered case-insensitive multi-map of a message's fields.
+
+RFC 3261 §7.3: names are case-insensitive, every compact form (§7.3.3 and the registry: i m f t v l c
+k s e r b o u x …) is the same header as its long form, repeated headers keep their order, and the
+comma-list headers (§7.3.1) are the same whether joined on one line or spread over several.
+
+Representation (chosen for the parser's speed): each field is the ``(name, ":", raw_value)`` triple
+that ``str.partition`` produced, exactly as received (leading blank of the value included). Serialising
+an unmodified parsed message therefore reproduces its header lines byte for byte, except folded lines,
+which are unfolded once on input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+
+from .errors import SipParseError
+from .params import TOKEN_RE, split_comma_list
+
+__all__ = [
+    "COMMA_LIST_HEADERS",
+    "COMPACT_FORMS",
+    "Headers",
+    "canonical_name",
+    "checked_header_key",
+    "header_key",
+]
+
+# RFC 3261 §7.3.3 and the IANA registry of compact forms (RFC 3515 r, RFC 3892 b, RFC 6665 o/u,
+# RFC 4028 x, RFC 3841 a/j/d, RFC 8224 y; n is retired but still parsed).
+COMPACT_FORMS: dict[str, str] = {
+    "i": "Call-ID",
+    "m": "Contact",
+    "f": "From",
+    "t": "To",
+    "v": "Via",
+    "l": "Content-Length",
+    "c": "Content-Type",
+    "k": "Supported",
+    "s": "Subject",
+    "e": "Content-Encoding",
+    "r": "Refer-To",
+    "b": "Referred-By",
+    "o": "Event",
+    "u": "Allow-Events",
+    "x": "Session-Expires",
+    "a": "Accept-Contact",
+    "j": "Reject-Contact",
+    "d": "Request-Disposition",
+    "y": "Identity",
+    "n": "Identity-Info",
+}
+_CANONICAL: dict[str, str] = {
+    name.lower(): name
+    for name in (
+        *COMPACT_FORMS.values(),
+        "CSeq", "Max-Forwards", "Record-Route", "Route", "Allow", "Require", "Proxy-Require",
+        "Unsupported", "Accept", "Accept-Encoding", "Accept-Language", "Authorization",
+        "WWW-Authenticate", "Proxy-Authenticate", "Proxy-Authorization", "User-Agent", "Server",
+        "Expires", "Min-Expires", "Min-SE", "Subscription-State", "Retry-After", "Warning", "Date",
+        "Timestamp", "Organization", "Priority", "Reply-To", "In-Reply-To", "Alert-Info", "Call-Info",
+        "Error-Info", "Content-Disposition", "Content-Language", "MIME-Version", "RSeq", "RAck",
+        "Path", "Service-Route", "P-Asserted-Identity", "P-Preferred-Identity", "Privacy", "Reason",
+        "Replaces", "User-to-User", "Diversion", "History-Info", "Authentication-Info",
+        "Security-Client", "Security-Server", "Security-Verify", "Refer-Sub", "Target-Dialog",
+    )
+}  # fmt: skip
+# Headers whose values may be comma-joined (RFC 3261 §7.3.1 and the extensions' ABNF, e.g. RFC 7433 §4.1
+# for User-to-User). WWW-Authenticate, Authorization and their Proxy- twins are NOT lists (§7.3.1).
+COMMA_LIST_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "Via", "Contact", "Route", "Record-Route", "Allow", "Supported", "Require", "Proxy-Require",
+        "Unsupported", "Accept", "Accept-Encoding", "Accept-Language", "Allow-Events",
+        "Content-Encoding", "Content-Language", "In-Reply-To", "Path", "Service-Route", "Alert-Info",
+        "Call-Info", "Error-Info", "Warning", "P-Asserted-Identity", "P-Preferred-Identity", "Reason",
+        "History-Info", "Accept-Contact", "Reject-Contact", "Request-Disposition", "User-to-User",
+        "Security-Client", "Security-Server", "Security-Verify",
+    )
+)  # fmt: skip
+
+
+def _spellings() -> dict[str, str]:
+    """Exact spellings seen on the wire → lookup key; a plain dict hit is cheaper than any function."""
+    keys: dict[str, str] = {}
+    for lname, name in _CANONICAL.items():
+        for spelling in (name, lname, name.upper()):
+            keys[spelling] = lname
+    for short, long_name in COMPACT_FORMS.items():
+        keys[short] = keys[short.upper()] = long_name.lower()
+    keys.update({"Call-Id": "call-id", "Cseq": "cseq", "Www-Authenticate": "www-authenticate"})
+    return keys
+
+
+_KEYS = _spellings()
+_KEYS_LIMIT = len(_KEYS) + 2048
+
+
+@lru_cache(maxsize=1024)
+def _slow_key(name: str) -> str:
+    lname = name.strip(" \t").lower()
+    if len(lname) == 1:
+        long_name = COMPACT_FORMS.get(lname)
+        if long_name is not None:
+            return long_name.lower()
+    return lname
+
+
+def header_key(name: str) -> str:
+    """The case-insensitive lookup key of a header name: the lower-cased long form."""
+    key = _KEYS.get(name)
+    return key if key is not None else _slow_key(name)
+
+
+def checked_header_key(name: str) -> str:
+    """Like :func:`header_key` for a name read off the wire: it must be a token (RFC 3261 §7.3.1)
+    optionally followed by blanks before the colon (HCOLON). Raises :class:`SipParseError`."""
+    key = _KEYS.get(name)
+    if key is not None:
+        return key
+    stripped = name.rstrip(" \t")
+    if TOKEN_RE.match(stripped) is None:
+        raise SipParseError(f"bad header name {name[:40]!r}")
+    key = _slow_key(stripped)
+    if len(_KEYS) < _KEYS_LIMIT:
+        # Bounded memo of a pure function (same contract as lru_cache): custom headers such as
+        # x-inin-cnv recur in every message, and a dict hit is what keeps header splitting at C speed.
+        _KEYS[name] = key
+    return key
+
+
+def header_keys(names: Iterable[str]) -> list[str]:
+    """:func:`checked_header_key` of every name, with one C-level pass in the common case."""
+    keys = list(map(_KEYS.get, names))
+    if None in keys:
+        return list(map(checked_header_key, names))
+    return keys  # type: ignore[return-value]
+
+
+def canonical_name(name: str) -> str:
+    """Long, conventionally capitalised name of a header (compact forms expanded)."""
+    key = header_key(name)
+    return _CANONICAL.get(key, name.strip(" \t"))
+
+
+def _check_field(name: str, value: str) -> None:
+    """Refuse what would corrupt the message on output (header injection, RFC 3261 §7.3.1)."""
+    if TOKEN_RE.match(name) is None:
+        raise ValueError(f"bad header name {name!r}")
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"header value with a line break: {value[:60]!r}")
+
+
+Field = tuple[str, str, str]
+_new = object.__new__
+_raw_value = itemgetter(2)
+
+
+class Headers:
+    """Ordered, case-insensitive multi-map of header fields.
+
+    Repeated headers keep their order; names are stored as written (so ``bytes()`` of a parsed message
+    keeps the peer's spelling, compact or not) and looked up by their long form in any case. Values are
+    returned without the blanks that surround them. Every mutation drops the typed values that
+    :class:`~takeback.sip.message.Message` cached from this object, so they can never go stale.
+    """
+
+    __slots__ = ("_dups", "_fields", "_first", "_keys", "typed")
+
+    def __init__(self, fields: Iterable[tuple[str, str]] | None = None) -> None:
+        self._fields: list[Field] = []
+        self._keys: list[str] = []
+        self._first: dict[str, str] | None = None
+        self._dups = False
+        self.typed: dict[str, Any] = {}
+        if fields is not None:
+            for name, value in fields:
+                self.add(name, value)
+
+    @classmethod
+    def from_fields(cls, fields: list[Field], keys: list[str]) -> Headers:
+        """Adopt parser output: ``(name, ":", raw value)`` triples and their lookup keys."""
+        headers = _new(cls)
+        headers._fields = fields
+        headers._keys = keys
+        # Later pairs win in dict(), so feeding them reversed keeps the first occurrence.
+        first = headers._first = dict(zip(reversed(keys), map(_raw_value, reversed(fields))))
+        headers._dups = len(first) != len(keys)
+        headers.typed = {}
+        return headers
+
+    # ---------------------------------------------------------------------------------- lookups
+
+    def index(self) -> dict[str, str]:
+        """Key → raw value of its first line (built once, C-speed; also notes repeated names)."""
+        first = self._first
+        if first is None:
+            keys = self._keys
+            # Later pairs win in dict(), so feeding them reversed keeps the first occurrence.
+            first = dict(zip(reversed(keys), map(_raw_value, reversed(self._fields)), strict=True))
+            self._dups = len(first) != len(keys)
+            self._first = first
+        return first
+
+    @property
+    def has_repeats(self) -> bool:
+        """Whether some header name occurs on more than one line."""
+        self.index()
+        return self._dups
+
+    def _raw_values(self, key: str) -> list[str]:
+        first = self.index()
+        if not self._dups:
+            raw = first.get(key)
+            return [] if raw is None else [raw]
+        return [f[2] for k, f in zip(self._keys, self._fields, strict=True) if k == key]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """First value of ``name`` (for comma-list headers, the first element)."""
+        key = header_key(name)
+        raw = self.index().get(key)
+        if raw is None:
+            return default
+        value = raw.strip(" \t")
+        if key in COMMA_LIST_HEADERS and ("," in value or not value):
+            elements = split_comma_list(value)
+            return elements[0] if elements else default
+        return value
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name`` in order; comma-joined list headers are split into elements."""
+        key = header_key(name)
+        raws = self._raw_values(key)
+        if key in COMMA_LIST_HEADERS:
+            out: list[str] = []
+            for raw in raws:
+                out.extend(split_comma_list(raw))
+            return out
+        return [raw.strip(" \t") for raw in raws]
+
+    def get_raw(self, name: str) -> list[str]:
+        """The field values exactly as the header lines carried them (no comma splitting)."""
+        return [raw.strip(" \t") for raw in self._raw_values(header_key(name))]
+
+    def count(self, name: str) -> int:
+        """How many header lines carry ``name`` (any spelling)."""
+        return self._keys.count(header_key(name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and header_key(name) in self.index()
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.set(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        if not self.remove(name):
+            raise KeyError(name)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        """Yield ``(long canonical name, value)`` per header line, in order."""
+        for key, (name, _sep, raw) in zip(self._keys, self._fields, strict=True):
+            yield _CANONICAL.get(key, name.strip(" \t")), raw.strip(" \t")
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return self._keys == other._keys and [f[2].strip(" \t") for f in self._fields] == [
+            f[2].strip(" \t") for f in other._fields
+        ]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Headers({self.items_as_written()!r})"
+
+    def items_as_written(self) -> list[tuple[str, str]]:
+        """``(name as written, value)`` per line: compact forms and the peer's case kept."""
+        return [(name.strip(" \t"), raw.strip(" \t")) for name, _sep, raw in self._fields]
+
+    # -------------------------------------------------------------------------------- mutation
+
+    def _changed(self) -> None:
+        self._first = None
+        if self.typed:
+            self.typed = {}
+
+    def add(self, name: str, value: str) -> None:
+        """Append a header line (after any existing ones of the same name)."""
+        _check_field(name, value)
+        self._fields.append((name, ":", " " + value))
+        self._keys.append(header_key(name))
+        self._changed()
+
+    def add_first(self, name: str, value: str) -> None:
+        """Insert a header line before every other line of the same name (e.g. a new top Via)."""
+        _check_field(name, value)
+        key = header_key(name)
+        try:
+            at = self._keys.index(key)
+        except ValueError:
+            at = len(self._keys)
+        self._fields.insert(at, (name, ":", " " + value))
+        self._keys.insert(at, key)
+        self._changed()
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every line of ``name`` by one, at the position of the first (or at the end)."""
+        _check_field(name, value)
+        key = header_key(name)
+        if key not in self._keys:
+            self.add(name, value)
+            return
+        at = self._keys.index(key)
+        self._drop(key, keep=at)
+        self._fields[at] = (self._fields[at][0], ":", " " + value)
+        self._changed()
+
+    def _drop(self, key: str, keep: int = -1) -> int:
+        fields, keys = self._fields, self._keys
+        kept = [(k, f) for i, (k, f) in enumerate(zip(keys, fields, strict=True)) if k != key or i == keep]
+        removed = len(keys) - len(kept)
+        if removed:
+            self._keys = [k for k, _f in kept]
+            self._fields = [f for _k, f in kept]
+        return removed
+
+    def remove(self, name: str) -> int:
+        """Drop every line of ``name``; returns how many were removed."""
+        removed = self._drop(header_key(name))
+        if removed:
+            self._changed()
+        return removed
+
+    def pop_first(self, name: str) -> str | None:
+        """Remove the first *element* of a list header (the top Via of a comma-joined line too)."""
+        key = header_key(name)
+        try:
+            at = self._keys.index(key)
+        except ValueError:
+            return None
+        field_name, _sep, raw = self._fields[at]
+        elements = split_comma_list(raw) if key in COMMA_LIST_HEADERS else [raw.strip(" \t")]
+        if len(elements) > 1:
+            self._fields[at] = (field_name, ":", " " + ", ".join(elements[1:]))
+        else:
+            del self._fields[at]
+            del self._keys[at]
+        self._changed()
+        return elements[0] if elements else None
+
+    def copy(self) -> Headers:
+        return Headers.from_fields(list(self._fields), list(self._keys))
+
+    # ----------------------------------------------------------------------------- serialising
+
+    def lines(self) -> list[str]:
+        """The header lines (without CRLF) as they will be written."""
+        return list(map("".join, self._fields))
+
+    def lines_with_length(self, content_length: int) -> list[str]:
+        """:meth:`lines` with exactly one, true Content-Length (RFC 3261 §20.14), added if missing."""
+        lines = list(map("".join, self._fields))
+        keys = self._keys
+        try:
+            at = keys.index("content-length")
+        except ValueError:
+            lines.append(f"Content-Length: {content_length}")
+            return lines
+        name, _sep, raw = self._fields[at]
+        if raw.strip(" \t") != str(content_length):
+            lines[at] = f"{name}: {content_length}"
+        if keys.count("content-length") > 1:
+            lines = [line for i, line in enumerate(lines) if i == at or keys[i] != "content-length"]
+        return lines
+
+    def serialize_into(self, out: list[str], content_length: int) -> None:
+        """Append ``Name: value\\r\\n`` lines, writing the true Content-Length (added if missing)."""
+        out.extend(line + "\r\n" for line in self.lines_with_length(content_length))
