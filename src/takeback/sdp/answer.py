@@ -1,0 +1,232 @@
+"""``negotiate``: the answerer's half of RFC 3264 offer/answer, for initial INVITEs and re-INVITEs alike.
+
+Rules, by RFC 3264 section:
+
+- §6: the answer has exactly the offer's m= lines, in order; a stream we do not take keeps its media type,
+  proto and formats and gets port 0. We take the first audio stream we can; further audio streams, video,
+  image (T.38) and anything else are rejected.
+- §6.1: codecs are chosen by the *local* preference order among those offered; payload types (dynamic ones
+  included) and telephone-event's fmtp are mirrored from the offer; sendonly is answered recvonly, recvonly
+  sendonly, inactive inactive, and the result is narrowed by our own direction (we may be holding too).
+- §8.4: ``c=0.0.0.0`` means the offerer will not receive: sendrecv counts as sendonly, recvonly as inactive.
+- §8: re-offers go through the same function; passing the current ``NegotiatedMedia`` keeps the codec (and
+  SRTP key) stable when the peer still offers it, and a ``VersionKeeper`` keeps the o= version rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from takeback.sdp.attributes import Attribute, Direction
+from takeback.sdp.codecs import Codec, codec_attributes
+from takeback.sdp.crypto import CryptoAttribute, select_crypto
+from takeback.sdp.errors import NegotiationError, NoCommonCodec, SdpParseError, SrtpMismatch
+from takeback.sdp.fields import MediaLine, Origin
+from takeback.sdp.local import LocalMedia, SrtpPolicy
+from takeback.sdp.model import Line, MediaDescription, SessionDescription
+from takeback.sdp.negotiated import Answer, NegotiatedMedia
+from takeback.sdp.version import VersionKeeper
+
+__all__ = ["negotiate"]
+
+_PROFILES = ("RTP/AVP", "RTP/SAVP")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rejection:
+    kind: str  # "profile", "codec" or "srtp"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    description: MediaDescription
+    media: NegotiatedMedia
+
+
+@dataclass(frozen=True, slots=True)
+class _Agreed:
+    remote: Codec  # as the offer describes it
+    answered: Codec  # as we put it in the answer (mirrored payload type, our fmtp if we set one)
+
+
+def negotiate(
+    offer: SessionDescription,
+    local: LocalMedia,
+    *,
+    current: NegotiatedMedia | None = None,
+    keeper: VersionKeeper | None = None,
+) -> Answer:
+    """Answer ``offer`` with our ``local`` capabilities.
+
+    Raises ``NoCommonCodec`` (answer 488) when no audio stream can be accepted, ``SrtpMismatch`` (488) when
+    the only obstacle is the SRTP policy, and ``SdpParseError`` when an accepted stream has no ``c=``.
+    """
+    answered: list[MediaDescription] = []
+    accepted: NegotiatedMedia | None = None
+    rejections: list[_Rejection] = []
+    for index, media in enumerate(offer.media):
+        outcome: _Accepted | _Rejection | None = None
+        if accepted is None and media.media.lower() == "audio" and not media.is_rejected:
+            outcome = _answer_audio(offer, index, media, local, current)
+        if isinstance(outcome, _Accepted):
+            accepted = outcome.media
+            answered.append(outcome.description)
+            continue
+        if outcome is not None:
+            rejections.append(outcome)
+        answered.append(_rejected(media))
+    if accepted is None:
+        raise _failure(offer, rejections)
+    sdp = SessionDescription.create(
+        Origin.create(local.address),
+        connection=local.connection,
+        timings=_offer_timings(offer),
+        media=answered,
+    )
+    return Answer(keeper.stamp(sdp) if keeper is not None else sdp, accepted)
+
+
+def _offer_timings(offer: SessionDescription) -> list[Line]:
+    """RFC 3264 §6: the answer's t= line(s) equal the offer's (copied verbatim, with their r= lines)."""
+    if not offer.timings:
+        return [Line("t", "0 0")]
+    return [line for line in offer.lines if line.type in ("t", "r")]
+
+
+def _answer_audio(
+    offer: SessionDescription,
+    index: int,
+    media: MediaDescription,
+    local: LocalMedia,
+    current: NegotiatedMedia | None,
+) -> _Accepted | _Rejection:
+    """Accept one offered audio stream, or say why not."""
+    if media.proto.upper() not in _PROFILES:
+        return _Rejection("profile", f"stream {index}: transport {media.proto} is not supported")
+    agreed = _agree_codecs(media.codecs, local, current)
+    if not agreed:
+        offered = ", ".join(codec.rtpmap for codec in media.codecs) or "nothing usable"
+        wanted = ", ".join(codec.rtpmap for codec in local.preferred)
+        return _Rejection("codec", f"stream {index}: offered {offered}; we accept {wanted}")
+    crypto = _answer_crypto(index, media, local, current)
+    if isinstance(crypto, _Rejection):
+        return crypto
+    connection = offer.media_connection(media)
+    if connection is None:
+        raise SdpParseError(f"audio stream {index} has no c= line (RFC 8866 §5.7)")
+    telephone_event = _pick_telephone_event(media.codecs, agreed[0].remote) if local.telephone_event else None
+    offered_direction = offer.effective_direction(media)
+    direction = offered_direction.reversed().intersect(local.direction)
+    negotiated = NegotiatedMedia(
+        codec=agreed[0].remote,
+        codecs=tuple(item.remote for item in agreed),
+        telephone_event=telephone_event,
+        remote_address=connection.address,
+        remote_port=media.port,
+        ptime=media.ptime or local.ptime or 20,
+        direction=direction,
+        held=not offered_direction.receives,
+        media_index=index,
+        proto=media.proto,
+        maxptime=media.maxptime,
+        local_crypto=crypto[1] if crypto else None,
+        remote_crypto=crypto[0] if crypto else None,
+    )
+    codecs = [item.answered for item in agreed] + ([telephone_event] if telephone_event else [])
+    description = _accepted_description(media, local, codecs, direction, crypto[1] if crypto else None)
+    return _Accepted(description, negotiated)
+
+
+def _agree_codecs(
+    offered: tuple[Codec, ...], local: LocalMedia, current: NegotiatedMedia | None
+) -> list[_Agreed]:
+    """Offered audio codecs in *our* preference order (RFC 3264 §6.1); the current one first if offered."""
+    audio = [codec for codec in offered if not codec.is_telephone_event]
+    agreed: list[_Agreed] = []
+    for preference in local.preferred:
+        match = next((codec for codec in audio if codec.same_format(preference)), None)
+        if match is None or any(item.remote.same_format(match) for item in agreed):
+            continue
+        fmtp = preference.fmtp if preference.fmtp is not None else match.fmtp
+        agreed.append(_Agreed(match, match.with_fmtp(fmtp)))
+    if current is not None:
+        # A re-offer that still contains the codec in use keeps it: no needless codec switch mid-call.
+        agreed.sort(key=lambda item: not item.remote.same_format(current.codec))
+    return agreed[:1] if local.single_codec else agreed
+
+
+def _pick_telephone_event(offered: tuple[Codec, ...], codec: Codec) -> Codec | None:
+    """The offered telephone-event at the audio codec's clock rate (RFC 4733 §2.1), else the 8 kHz one.
+
+    Its payload type and fmtp (the event range, e.g. ``0-15``) are kept as offered.
+    """
+    events = [item for item in offered if item.is_telephone_event]
+    for clock_rate in (codec.clock_rate, 8000):
+        match = next((item for item in events if item.clock_rate == clock_rate), None)
+        if match is not None:
+            return match
+    return None
+
+
+def _answer_crypto(
+    index: int, media: MediaDescription, local: LocalMedia, current: NegotiatedMedia | None
+) -> tuple[CryptoAttribute, CryptoAttribute] | _Rejection | None:
+    """Apply the SRTP policy; for RTP/SAVP choose the offered key and make ours (RFC 4568 §7.1.2)."""
+    if not media.is_srtp:
+        if local.srtp is SrtpPolicy.REQUIRED:
+            return _Rejection("srtp", f"stream {index}: plain {media.proto} offered but SRTP is required")
+        return None
+    if local.srtp is SrtpPolicy.OFF:
+        return _Rejection("srtp", f"stream {index}: {media.proto} offered but SRTP is off")
+    reuse = current.local_crypto if current is not None else None
+    chosen = select_crypto(media.crypto, local.crypto_suites, local.key_source, reuse=reuse)
+    if chosen is None:
+        suites = ", ".join(local.crypto_suites)
+        return _Rejection("srtp", f"stream {index}: no usable a=crypto line with a suite among {suites}")
+    return chosen
+
+
+def _accepted_description(
+    media: MediaDescription,
+    local: LocalMedia,
+    codecs: list[Codec],
+    direction: Direction,
+    crypto: CryptoAttribute | None,
+) -> MediaDescription:
+    attributes = codec_attributes(codecs)
+    if local.ptime is not None:
+        attributes.append(Attribute("ptime", str(local.ptime)))
+    if local.maxptime is not None:
+        attributes.append(Attribute("maxptime", str(local.maxptime)))
+    attributes.append(Attribute(direction.value))
+    if crypto is not None:
+        attributes.append(Attribute("crypto", str(crypto)))
+    attributes.extend(_mid(media))
+    formats = tuple(str(codec.payload_type) for codec in codecs)
+    return MediaDescription.create(
+        MediaLine("audio", local.port, media.proto, formats), attributes=attributes
+    )
+
+
+def _mid(media: MediaDescription) -> list[Attribute]:
+    """Echo ``a=mid`` so a grouping-aware offerer can match streams (RFC 5888 §9.1)."""
+    mid = media.get("mid")
+    return [mid] if mid is not None and mid.value is not None else []
+
+
+def _rejected(media: MediaDescription) -> MediaDescription:
+    """The offered stream with port 0 (RFC 3264 §6): same media, proto and formats."""
+    line = MediaLine(media.media, 0, media.proto, media.formats)
+    return MediaDescription.create(line, attributes=_mid(media))
+
+
+def _failure(offer: SessionDescription, rejections: list[_Rejection]) -> NegotiationError:
+    if not any(media.media.lower() == "audio" for media in offer.media):
+        return NoCommonCodec("the offer has no audio stream")
+    if not rejections:
+        return NoCommonCodec("every audio stream of the offer is disabled (port 0)")
+    detail = "; ".join(rejection.detail for rejection in rejections)
+    if all(rejection.kind == "srtp" for rejection in rejections):
+        return SrtpMismatch(detail)
+    return NoCommonCodec(detail)
