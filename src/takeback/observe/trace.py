@@ -1,0 +1,355 @@
+"""The SIP trace recorder: every message a user agent sends or receives, in memory, bounded.
+
+The transport layer calls :meth:`SipTrace.record` once per message, on the hot path, so that call does
+only what cannot be deferred: copy the bytes (a transport may reuse its buffer), stamp the time, find the
+Call-ID with one bounded regex over the header section, append to a ring buffer and an index, and hand
+the entry to the subscribers (pcap writer, HEP sender). Parsing, decoding and drawing happen later, in
+the consumers, and only for the entries somebody looks at.
+
+Both ends of a hop may record into the same trace (the demo runs the device and the emulator in one
+process), so every transmission can appear twice: once ``"out"`` at the sender and once ``"in"`` at the
+receiver. :class:`MirrorFilter` pairs those two recordings so that a pcap, a HEP collector or a ladder
+shows each packet once, as a real capture on the wire would, while retransmissions (the *same* bytes sent
+again) are kept.
+
+One asyncio loop is the intended user. A lock makes the structure safe to read from another thread too
+(a status endpoint, a test); subscribers run outside the lock, in the recording thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, NamedTuple
+
+__all__ = [
+    "DEFAULT_MAX_ENTRIES",
+    "Address",
+    "Direction",
+    "MirrorFilter",
+    "PartyRecorder",
+    "SipTrace",
+    "TraceEntry",
+    "TraceListener",
+    "extract_call_id",
+    "merge_entries",
+]
+
+logger = logging.getLogger("takeback.observe")
+
+Address = tuple[str, int]
+Direction = Literal["in", "out"]
+TraceListener = Callable[["TraceEntry"], object]
+_MirrorKey = tuple[str, Address, Address, bytes]
+
+#: Default ring size: a few hundred calls' worth of signalling, a few MB of memory.
+DEFAULT_MAX_ENTRIES = 10_000
+_TRANSPORTS = frozenset(("UDP", "TCP", "TLS"))
+# Call-ID or its compact form ``i`` (RFC 3261 §7.3.3, §20.8) at the start of a header line.
+_CALL_ID_RE = re.compile(rb"^(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE | re.MULTILINE)
+_HEAD_SCAN_LIMIT = 16 * 1024  # a Call-ID deeper than this in the header section is not worth finding
+
+
+class TraceEntry(NamedTuple):
+    """One SIP message as one party saw it cross its transport.
+
+    ``timestamp`` is wall-clock seconds since the epoch (what pcap and HEP want). ``src``/``dst`` are
+    the packet's addresses: for ``"out"`` the local address is ``src``, for ``"in"`` it is ``dst``.
+    ``party`` names who recorded it ("device", "genesys" …). ``serial`` is the entry's position in the
+    trace's lifetime (it keeps counting after old entries are evicted), a stable total order.
+    A named tuple: immutable, and about the cheapest record Python builds on the hot path.
+    """
+
+    timestamp: float
+    direction: Direction
+    transport: str
+    src: Address
+    dst: Address
+    data: bytes
+    party: str | None = None
+    call_id: str | None = None
+    serial: int = 0
+
+    @property
+    def local(self) -> Address:
+        """The recording party's own address."""
+        return self.src if self.direction == "out" else self.dst
+
+    @property
+    def remote(self) -> Address:
+        return self.dst if self.direction == "out" else self.src
+
+    @property
+    def is_keepalive(self) -> bool:
+        """A CRLF keep-alive (RFC 5626 §4.4.1) rather than a message."""
+        return not self.data.strip(b"\r\n")
+
+
+def extract_call_id(data: bytes) -> str | None:
+    """The Call-ID of a raw message without parsing it; ``None`` when there is none in the header section.
+
+    The fast path finds the canonical spelling with one ``bytes.find``; other spellings (``call-id``,
+    compact ``i``, bare LF line ends) take a case-insensitive regex.
+    """
+    found = data.find(b"\r\nCall-ID:", 0, _HEAD_SCAN_LIMIT)
+    if found >= 0 and data.find(b"\r\n\r\n", 0, found + 2) < 0:  # still in the header section
+        start = found + 10
+        end = data.find(b"\r\n", start)
+        value = data[start : end if end >= 0 else len(data)].strip(b" \t")
+        if value:
+            return value.decode("utf-8", "replace")
+    return _extract_call_id_slowly(data)
+
+
+def _extract_call_id_slowly(data: bytes) -> str | None:
+    end = data.find(b"\r\n\r\n", 0, _HEAD_SCAN_LIMIT)
+    if end < 0:
+        end = data.find(b"\n\n", 0, _HEAD_SCAN_LIMIT)
+    if end < 0:
+        end = min(len(data), _HEAD_SCAN_LIMIT)
+    match = _CALL_ID_RE.search(data, 0, end)
+    if match is None:
+        return None
+    value = match.group(1).strip(b" \t\r")
+    return value.decode("utf-8", "replace") if value else None
+
+
+def _address(value: Any) -> Address:
+    """``(host, port)`` from a 2-tuple, a 4-tuple IPv6 sockaddr or anything with ``host``/``port``."""
+    if isinstance(value, tuple):
+        if len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], int):
+            return value
+        return (str(value[0]), int(value[1]))
+    return (str(value.host), int(value.port))
+
+
+class SipTrace:
+    """A bounded, in-memory record of SIP traffic with per-Call-ID grouping and subscribers.
+
+    ``max_entries`` bounds memory: the oldest entry is dropped when a new one would exceed it
+    (:attr:`evicted` counts them). ``enabled`` can be flipped at any time; a disabled trace records nothing
+    and costs one attribute test per message. ``clock`` supplies timestamps when the caller passes none.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        *,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self.enabled = enabled
+        self.clock = clock
+        self.evicted = 0
+        self.listener_errors = 0
+        self._entries: deque[TraceEntry] = deque()
+        self._by_call: dict[str, deque[TraceEntry]] = {}
+        self._listeners: tuple[TraceListener, ...] = ()
+        self._lock = threading.Lock()
+        self._count = 0
+
+    # ------------------------------------------------------------------------------------- recording
+
+    def record(
+        self,
+        direction: Direction,
+        transport: str,
+        src: Any,
+        dst: Any,
+        data: bytes | bytearray | memoryview,
+        *,
+        party: str | None = None,
+        timestamp: float | None = None,
+    ) -> TraceEntry | None:
+        """Record one message; returns the entry (``None`` when the trace is disabled).
+
+        ``src``/``dst`` are ``(host, port)`` pairs, socket addresses (IPv6 4-tuples) or objects with
+        ``host`` and ``port`` (a ``Peer``). ``timestamp`` must be wall-clock epoch seconds, *not* the
+        loop's monotonic ``now``; leave it out to use the trace's clock. Never raises because of a
+        subscriber: their errors are logged and counted in :attr:`listener_errors`.
+        """
+        if not self.enabled:
+            return None
+        if direction not in ("in", "out"):
+            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+        transport = transport.upper()
+        if transport not in _TRANSPORTS:
+            raise ValueError(f"transport must be UDP, TCP or TLS, not {transport!r}")
+        payload = data if type(data) is bytes else bytes(data)
+        when = self.clock() if timestamp is None else timestamp
+        call_id = extract_call_id(payload)
+        with self._lock:
+            self._count += 1
+            entry = TraceEntry(
+                when, direction, transport, _address(src), _address(dst), payload, party, call_id, self._count
+            )
+            self._append(entry)
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception:
+                self.listener_errors += 1
+                logger.exception("trace subscriber %r failed", listener)
+        return entry
+
+    def _append(self, entry: TraceEntry) -> None:
+        if len(self._entries) >= self.max_entries:
+            old = self._entries.popleft()
+            self.evicted += 1
+            if old.call_id is not None:
+                group = self._by_call[old.call_id]
+                group.popleft()  # the globally oldest entry is the oldest of its call too
+                if not group:
+                    del self._by_call[old.call_id]
+        self._entries.append(entry)
+        if entry.call_id is not None:
+            self._by_call.setdefault(entry.call_id, deque()).append(entry)
+
+    def for_party(self, party: str) -> PartyRecorder:
+        """A recorder that stamps every entry with ``party`` (one per user agent sharing this trace)."""
+        return PartyRecorder(self, party)
+
+    # ----------------------------------------------------------------------------------- subscribers
+
+    def subscribe(self, listener: TraceListener) -> Callable[[], None]:
+        """Call ``listener(entry)`` for every entry recorded from now on; returns the unsubscribe function."""
+        self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(item for item in self._listeners if item is not listener)
+
+        return unsubscribe
+
+    # --------------------------------------------------------------------------------------- reading
+
+    def entries(self, call_ids: Iterable[str] | None = None) -> list[TraceEntry]:
+        """A snapshot, oldest first; restricted to the given Call-IDs when ``call_ids`` is given."""
+        with self._lock:
+            if call_ids is None:
+                return list(self._entries)
+            selected: list[TraceEntry] = []
+            for call_id in dict.fromkeys(call_ids):
+                selected.extend(self._by_call.get(call_id, ()))
+        selected.sort(key=lambda entry: entry.serial)
+        return selected
+
+    def call(self, call_id: str) -> list[TraceEntry]:
+        """Every retained entry of one Call-ID, oldest first."""
+        with self._lock:
+            return list(self._by_call.get(call_id, ()))
+
+    def call_ids(self) -> list[str]:
+        """Retained Call-IDs, in order of their first retained message."""
+        with self._lock:
+            groups = list(self._by_call.items())
+        groups.sort(key=lambda item: item[1][0].serial)
+        return [call_id for call_id, _ in groups]
+
+    def calls(self) -> dict[str, list[TraceEntry]]:
+        """Every retained entry grouped by Call-ID (entries without one are left out)."""
+        with self._lock:
+            return {call_id: list(group) for call_id, group in self._by_call.items()}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._by_call.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[TraceEntry]:
+        return iter(self.entries())
+
+    def __repr__(self) -> str:
+        return f"<SipTrace {len(self)}/{self.max_entries} entries, {self.evicted} evicted>"
+
+
+class PartyRecorder:
+    """``trace.record`` with the party filled in; what a transport layer is handed."""
+
+    __slots__ = ("party", "trace")
+
+    def __init__(self, trace: SipTrace, party: str) -> None:
+        self.trace = trace
+        self.party = party
+
+    def record(
+        self,
+        direction: Direction,
+        transport: str,
+        src: Any,
+        dst: Any,
+        data: bytes | bytearray | memoryview,
+        *,
+        timestamp: float | None = None,
+    ) -> TraceEntry | None:
+        return self.trace.record(direction, transport, src, dst, data, party=self.party, timestamp=timestamp)
+
+
+def merge_entries(*sources: Iterable[TraceEntry]) -> list[TraceEntry]:
+    """Entries of several traces (several processes' dumps) as one timeline, ordered by timestamp."""
+    merged = [entry for source in sources for entry in source]
+    merged.sort(key=lambda entry: entry.timestamp)
+    return merged
+
+
+class MirrorFilter:
+    """Recognises the second recording of one transmission: the receiver's ``"in"`` of a sender's ``"out"``.
+
+    Two recordings are the same transmission when transport, addresses and bytes match, the directions
+    are opposite and they are at most ``window`` seconds apart. Each ``"out"`` pairs with at most one
+    ``"in"`` (and vice versa), so a retransmission, which repeats the bytes, still shows up once per send.
+    Unpaired recordings are forgotten after ``window`` seconds or beyond ``max_pending`` of them.
+    """
+
+    def __init__(self, window: float = 2.0, max_pending: int = 4096) -> None:
+        self.window = window
+        self.max_pending = max_pending
+        self._waiting: dict[_MirrorKey, deque[tuple[int, str, float]]] = {}
+        self._order: deque[tuple[int, _MirrorKey, float]] = deque()
+        self._serial = 0
+
+    def is_mirror(self, entry: TraceEntry) -> bool:
+        """True when ``entry`` is the other end's copy of an earlier, still unpaired entry."""
+        key: _MirrorKey = (entry.transport, entry.src, entry.dst, entry.data)
+        self._expire(entry.timestamp)
+        waiting = self._waiting.get(key)
+        if waiting:
+            for position, (_, direction, when) in enumerate(waiting):
+                if direction != entry.direction and abs(entry.timestamp - when) <= self.window:
+                    del waiting[position]
+                    if not waiting:
+                        del self._waiting[key]
+                    return True
+        self._serial += 1
+        self._waiting.setdefault(key, deque()).append((self._serial, entry.direction, entry.timestamp))
+        self._order.append((self._serial, key, entry.timestamp))
+        if len(self._order) > self.max_pending:
+            serial, old_key, _ = self._order.popleft()
+            self._forget(serial, old_key)
+        return False
+
+    def _expire(self, now: float) -> None:
+        order = self._order
+        while order and now - order[0][2] > self.window:
+            serial, key, _ = order.popleft()
+            self._forget(serial, key)
+
+    def _forget(self, serial: int, key: _MirrorKey) -> None:
+        waiting = self._waiting.get(key)
+        if not waiting:
+            return
+        for position, item in enumerate(waiting):
+            if item[0] == serial:
+                del waiting[position]
+                break
+        if not waiting:
+            del self._waiting[key]
