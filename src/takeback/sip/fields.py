@@ -132,12 +132,8 @@ def checked_header_key(name: str) -> str:
     return key
 
 
-def header_keys(names: Iterable[str]) -> list[str]:
-    """:func:`checked_header_key` of every name, with one C-level pass in the common case."""
-    keys = list(map(_KEYS.get, names))
-    if None in keys:
-        return list(map(checked_header_key, names))
-    return keys  # type: ignore[return-value]
+known_header_key = _KEYS.get
+"""The key of a name already known to be valid (``None`` otherwise): a bare dict lookup."""
 
 
 def canonical_name(name: str) -> str:
@@ -172,7 +168,7 @@ class Headers:
 
     def __init__(self, fields: Iterable[tuple[str, str]] | None = None) -> None:
         self._fields: list[Field] = []
-        self._keys: list[str] = []
+        self._keys: list[str] | None = []
         self._first: dict[str, str] | None = None
         self._dups = False
         self.typed: dict[str, Any] = {}
@@ -181,24 +177,33 @@ class Headers:
                 self.add(name, value)
 
     @classmethod
-    def from_fields(cls, fields: list[Field], keys: list[str]) -> Headers:
-        """Adopt parser output: ``(name, ":", raw value)`` triples and their lookup keys."""
+    def from_fields(cls, fields: list[Field], first: dict[str, str] | None = None) -> Headers:
+        """Adopt parser output: ``(name, ":", raw value)`` triples of validated names, and optionally
+        their index (key → raw value of the first line with that key)."""
         headers = _new(cls)
         headers._fields = fields
-        headers._keys = keys
-        # Later pairs win in dict(), so feeding them reversed keeps the first occurrence.
-        first = headers._first = dict(zip(reversed(keys), map(_raw_value, reversed(fields))))
-        headers._dups = len(first) != len(keys)
+        headers._keys = None
+        headers._first = first
+        if first is not None:
+            headers._dups = len(first) != len(fields)
         headers.typed = {}
         return headers
 
     # ---------------------------------------------------------------------------------- lookups
 
+    @property
+    def keys(self) -> list[str]:
+        """The lookup key of every line, in order (computed on demand: parsing does not need it)."""
+        keys = self._keys
+        if keys is None:
+            keys = self._keys = [header_key(field[0]) for field in self._fields]
+        return keys
+
     def index(self) -> dict[str, str]:
         """Key → raw value of its first line (built once, C-speed; also notes repeated names)."""
         first = self._first
         if first is None:
-            keys = self._keys
+            keys = self.keys
             # Later pairs win in dict(), so feeding them reversed keeps the first occurrence.
             first = dict(zip(reversed(keys), map(_raw_value, reversed(self._fields)), strict=True))
             self._dups = len(first) != len(keys)
@@ -216,12 +221,13 @@ class Headers:
         if not self._dups:
             raw = first.get(key)
             return [] if raw is None else [raw]
-        return [f[2] for k, f in zip(self._keys, self._fields, strict=True) if k == key]
+        return [f[2] for k, f in zip(self.keys, self._fields, strict=True) if k == key]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of ``name`` (for comma-list headers, the first element)."""
-        key = header_key(name)
-        raw = self.index().get(key)
+        key = _KEYS.get(name) or _slow_key(name)
+        first = self._first
+        raw = (first if first is not None else self.index()).get(key)
         if raw is None:
             return default
         value = raw.strip(" \t")
@@ -247,7 +253,7 @@ class Headers:
 
     def count(self, name: str) -> int:
         """How many header lines carry ``name`` (any spelling)."""
-        return self._keys.count(header_key(name))
+        return self.keys.count(header_key(name))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and header_key(name) in self.index()
@@ -267,7 +273,7 @@ class Headers:
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         """Yield ``(long canonical name, value)`` per header line, in order."""
-        for key, (name, _sep, raw) in zip(self._keys, self._fields, strict=True):
+        for key, (name, _sep, raw) in zip(self.keys, self._fields, strict=True):
             yield _CANONICAL.get(key, name.strip(" \t")), raw.strip(" \t")
 
     def __len__(self) -> int:
@@ -276,7 +282,7 @@ class Headers:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
             return NotImplemented
-        return self._keys == other._keys and [f[2].strip(" \t") for f in self._fields] == [
+        return self.keys == other.keys and [f[2].strip(" \t") for f in self._fields] == [
             f[2].strip(" \t") for f in other._fields
         ]
 
@@ -299,38 +305,38 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         """Append a header line (after any existing ones of the same name)."""
         _check_field(name, value)
+        keys = self.keys
         self._fields.append((name, ":", " " + value))
-        self._keys.append(header_key(name))
+        keys.append(header_key(name))
         self._changed()
 
     def add_first(self, name: str, value: str) -> None:
         """Insert a header line before every other line of the same name (e.g. a new top Via)."""
         _check_field(name, value)
         key = header_key(name)
-        try:
-            at = self._keys.index(key)
-        except ValueError:
-            at = len(self._keys)
+        keys = self.keys
+        at = keys.index(key) if key in keys else len(keys)
         self._fields.insert(at, (name, ":", " " + value))
-        self._keys.insert(at, key)
+        keys.insert(at, key)
         self._changed()
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` by one, at the position of the first (or at the end)."""
         _check_field(name, value)
         key = header_key(name)
-        if key not in self._keys:
+        keys = self.keys
+        if key not in keys:
             self.add(name, value)
             return
-        at = self._keys.index(key)
+        at = keys.index(key)
         self._drop(key, keep=at)
         self._fields[at] = (self._fields[at][0], ":", " " + value)
         self._changed()
 
     def _drop(self, key: str, keep: int = -1) -> int:
-        fields, keys = self._fields, self._keys
-        kept = [(k, f) for i, (k, f) in enumerate(zip(keys, fields, strict=True)) if k != key or i == keep]
-        removed = len(keys) - len(kept)
+        pairs = enumerate(zip(self.keys, self._fields, strict=True))
+        kept = [(k, f) for i, (k, f) in pairs if k != key or i == keep]
+        removed = len(self._fields) - len(kept)
         if removed:
             self._keys = [k for k, _f in kept]
             self._fields = [f for _k, f in kept]
@@ -346,22 +352,25 @@ class Headers:
     def pop_first(self, name: str) -> str | None:
         """Remove the first *element* of a list header (the top Via of a comma-joined line too)."""
         key = header_key(name)
-        try:
-            at = self._keys.index(key)
-        except ValueError:
+        keys = self.keys
+        if key not in keys:
             return None
+        at = keys.index(key)
         field_name, _sep, raw = self._fields[at]
         elements = split_comma_list(raw) if key in COMMA_LIST_HEADERS else [raw.strip(" \t")]
         if len(elements) > 1:
             self._fields[at] = (field_name, ":", " " + ", ".join(elements[1:]))
         else:
             del self._fields[at]
-            del self._keys[at]
+            del keys[at]
         self._changed()
         return elements[0] if elements else None
 
     def copy(self) -> Headers:
-        return Headers.from_fields(list(self._fields), list(self._keys))
+        headers = Headers.from_fields(list(self._fields))
+        if self._keys is not None:
+            headers._keys = list(self._keys)
+        return headers
 
     # ----------------------------------------------------------------------------- serialising
 
@@ -372,15 +381,16 @@ class Headers:
     def lines_with_length(self, content_length: int) -> list[str]:
         """:meth:`lines` with exactly one, true Content-Length (RFC 3261 §20.14), added if missing."""
         lines = list(map("".join, self._fields))
-        keys = self._keys
-        try:
-            at = keys.index("content-length")
-        except ValueError:
+        raw = self.index().get("content-length")
+        if raw is None:
             lines.append(f"Content-Length: {content_length}")
             return lines
-        name, _sep, raw = self._fields[at]
-        if raw.strip(" \t") != str(content_length):
-            lines[at] = f"{name}: {content_length}"
+        if not self._dups and raw.strip(" \t") == str(content_length):
+            return lines  # the common case: a parsed message written back unchanged
+        keys = self.keys
+        at = keys.index("content-length")
+        name = self._fields[at][0].strip(" \t")
+        lines[at] = f"{name}: {content_length}"
         if keys.count("content-length") > 1:
             lines = [line for i, line in enumerate(lines) if i == at or keys[i] != "content-length"]
         return lines

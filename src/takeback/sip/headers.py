@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from .errors import SipParseError
 from .params import (
-    EMPTY_PARAMS,
     TOKEN_RE,
     Params,
     closing_quote,
@@ -28,7 +27,18 @@ from .params import (
     split_comma_list,
     unquote,
 )
-from .uri import AbsoluteUri, SipUri, TelUri, Uri, format_host, parse_hostport, parse_uri
+from .uri import (
+    AbsoluteUri,
+    SipUri,
+    TelUri,
+    Uri,
+    cached_uri,
+    format_host,
+    looks_like_simple_sip_uri,
+    parse_hostport,
+    parse_uri,
+    parse_uri_text,
+)
 
 __all__ = [
     "CSeq",
@@ -134,7 +144,7 @@ _via_protocol = Via.__dict__["protocol"].__set__
 
 # The shape of nearly every Via on the wire; anything else takes the general path below.
 _VIA_FAST_RE = re.compile(
-    r"SIP/2\.0/([A-Za-z]+) +([A-Za-z0-9_][A-Za-z0-9\-_.]*|\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\])"
+    r"[ \t]*SIP/2\.0/([A-Za-z]+) +([A-Za-z0-9_][A-Za-z0-9\-_.]*|\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\])"
     r"(?::([0-9]{1,5}))?(;.*)?\Z",
     re.S,
 )
@@ -170,7 +180,7 @@ def parse_via(value: str) -> Via:
     _via_transport(via, transport.upper())
     _via_host(via, host)
     _via_port(via, port)
-    _via_params(via, parse_params(params_text) if params_text else EMPTY_PARAMS)
+    _via_params(via, parse_params(params_text) if params_text else {})
     _via_protocol(via, protocol)
     return via
 
@@ -191,6 +201,20 @@ class NameAddr(_HasParams):
     display: str | None = None
     params: Params = field(default_factory=dict)
     star: bool = False
+    # Parsed messages leave ``uri`` unset and keep its (already validated) text here; the URI object
+    # is built on first access. A UAS that reads only the From/To tags never pays for the URI.
+    _uri_text: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    if not TYPE_CHECKING:  # hidden from mypy so that a typo'd attribute is still a type error
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "uri":
+                text = self._uri_text
+                if text is not None:
+                    uri = parse_uri_text(text)
+                    _na_uri(self, uri)
+                    return uri
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __hash__(self) -> int:
         return hash((self.uri, self.display, tuple(self.params.items()), self.star))
@@ -218,7 +242,7 @@ class NameAddr(_HasParams):
             params[key] = value if new is None else new[1]
         for name, value in lowered.values():
             params[name] = value
-        return NameAddr(self.uri, self.display, MappingProxyType(params), self.star)
+        return NameAddr(self.uri, self.display, params, self.star)
 
     def __str__(self) -> str:
         if self.star:
@@ -232,10 +256,18 @@ _na_uri = NameAddr.__dict__["uri"].__set__
 _na_display = NameAddr.__dict__["display"].__set__
 _na_params = NameAddr.__dict__["params"].__set__
 _na_star = NameAddr.__dict__["star"].__set__
+_na_uri_text = NameAddr.__dict__["_uri_text"].__set__
 
 STAR = NameAddr(AbsoluteUri("*", ""), star=True)
 # Unquoted display name: *(token LWS) (RFC 3261 §25.1); we also take UTF-8 words, as peers send them.
 _DISPLAY_BAD_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"<>,;]')
+
+
+# The usual shapes in one match: ``"Quoted" <uri>;params``, ``Plain Words <uri>``, ``<uri>``.
+# Greedy classes that cannot overlap, so a hostile value costs one linear scan (no backtracking blow-up).
+_NAME_ADDR_FAST_RE = re.compile(
+    r'[ \t]*(?:"([^"\\\x00-\x1f]*)" *|([^"<>;,\\\x00-\x1f\x7f]*))<([^<>\s"]+)>(;[^"\s,]*)?[ \t]*\Z'
+)
 
 
 def parse_name_addr(value: str) -> NameAddr:
@@ -244,6 +276,27 @@ def parse_name_addr(value: str) -> NameAddr:
     In the addr-spec form everything after the first ``;`` is a header parameter (RFC 3261 §20.10),
     which is why a URI with parameters must be sent in angle brackets.
     """
+    match = _NAME_ADDR_FAST_RE.match(value)
+    if match is not None:
+        display, plain, uri_text, params_text = match.groups()
+        if plain:  # unquoted display name: *(token LWS), blanks normalised
+            display = " ".join(plain.split()) or None
+        na = _new(NameAddr)
+        uri = cached_uri(uri_text)
+        if uri is not None:
+            _na_uri(na, uri)
+        elif looks_like_simple_sip_uri(uri_text):
+            _na_uri_text(na, uri_text)  # validated; built on first access
+        else:
+            _na_uri(na, parse_uri_text(uri_text))
+        _na_display(na, display)
+        _na_params(na, parse_params(params_text) if params_text else {})
+        _na_star(na, False)
+        return na
+    return _parse_name_addr_general(value)
+
+
+def _parse_name_addr_general(value: str) -> NameAddr:
     text = value.strip(" \t")
     if not text:
         raise SipParseError("empty name-addr")
@@ -283,8 +336,9 @@ def parse_name_addr(value: str) -> NameAddr:
     na = _new(NameAddr)
     _na_uri(na, parse_uri(uri_text))
     _na_display(na, display)
-    _na_params(na, parse_params(rest) if rest else EMPTY_PARAMS)
+    _na_params(na, parse_params(rest) if rest else {})
     _na_star(na, False)
+    _na_uri_text(na, None)
     return na
 
 
@@ -372,7 +426,7 @@ def parse_media_type(value: str) -> MediaType:
     main, sub = main.strip(" \t"), sub.strip(" \t")
     if not slash or TOKEN_RE.match(main) is None or TOKEN_RE.match(sub) is None:
         raise SipParseError(f"bad media type {value[:40]!r}")
-    return MediaType(main.lower(), sub.lower(), parse_params(semi + rest) if semi else EMPTY_PARAMS)
+    return MediaType(main.lower(), sub.lower(), parse_params(semi + rest) if semi else {})
 
 
 # ------------------------------------------------------------------------ value + params headers
@@ -452,7 +506,7 @@ def _split_value(value: str) -> tuple[str, Params]:
     main = main.strip(" \t")
     if not main:
         raise SipParseError(f"missing value in {value[:40]!r}")
-    return main, parse_params(semi + rest) if semi else EMPTY_PARAMS
+    return main, parse_params(semi + rest) if semi else {}
 
 
 def parse_param_value(value: str) -> ParamValue:

@@ -99,7 +99,7 @@ class Message(ABC):
         value = cache.get("cseq")
         if value is None:
             value = cache["cseq"] = parse_cseq(self._required("CSeq"))
-        return value  # type: ignore[no-any-return]
+        return value
 
     @property
     def top_via(self) -> Via:
@@ -108,7 +108,7 @@ class Message(ABC):
         value = cache.get("top-via")
         if value is None:
             value = cache["top-via"] = parse_via(self._required("Via"))
-        return value  # type: ignore[no-any-return]
+        return value
 
     @property
     def vias(self) -> list[Via]:
@@ -120,7 +120,7 @@ class Message(ABC):
         value = cache.get("from")
         if value is None:
             value = cache["from"] = parse_name_addr(self._required("From"))
-        return value  # type: ignore[no-any-return]
+        return value
 
     @property
     def to(self) -> NameAddr:
@@ -128,7 +128,7 @@ class Message(ABC):
         value = cache.get("to")
         if value is None:
             value = cache["to"] = parse_name_addr(self._required("To"))
-        return value  # type: ignore[no-any-return]
+        return value
 
     # ----------------------------------------------------------------------- other typed values
 

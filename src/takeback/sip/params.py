@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from types import MappingProxyType
 
 from .errors import SipParseError
 
 __all__ = [
-    "EMPTY_PARAMS",
     "Params",
     "format_params",
     "lookup_param",
@@ -25,7 +23,6 @@ __all__ = [
 ]
 
 Params = Mapping[str, str | None]
-EMPTY_PARAMS: Params = MappingProxyType({})
 
 # RFC 3261 §25.1 token.
 TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+\Z")
@@ -155,7 +152,7 @@ def parse_params(text: str) -> Params:
 def _parse_params_general(text: str) -> Params:
     text = text.strip(" \t")
     if not text:
-        return EMPTY_PARAMS
+        return {}
     if text[0] != ";":
         raise SipParseError(f"junk before parameters: {text[:60]!r}")
     items = _split_params(text[1:]) if '"' in text else text[1:].split(";")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 
 from .errors import SipParseError
-from .fields import Headers, checked_header_key, header_keys
+from .fields import Headers, checked_header_key, known_header_key
 from .headers import is_method, parse_cseq, parse_name_addr, parse_via
 from .message import Request, Response
 from .params import split_comma_list
@@ -40,9 +40,10 @@ MAX_STREAM_MESSAGE = 256 * 1024
 _REQUIRED = frozenset(("via", "call-id", "cseq", "from", "to"))
 _SINGLETONS = ("call-id", "cseq", "from", "to", "content-length", "max-forwards")
 _name_of = itemgetter(0)
+_known_key = known_header_key
 _sep_of = itemgetter(1)
+_raw_value = itemgetter(2)
 _new = object.__new__
-_FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]+")
 
 
 def parse_message(data: bytes, *, max_size: int = MAX_DATAGRAM) -> Request | Response:
@@ -50,21 +51,32 @@ def parse_message(data: bytes, *, max_size: int = MAX_DATAGRAM) -> Request | Res
 
     Content-Length may be absent (the body is the rest of the datagram); a Content-Length larger than
     what arrived is an error (400); extra bytes after the body are ignored; a datagram larger than
-    ``max_size`` is refused with 513. CRLFs before the start line (keep-alives) are skipped.
+    ``max_size`` is refused with 513. CRLFs before the start line (keep-alives) are skipped, and a peer
+    that ends its lines with a bare LF is understood.
     """
     if len(data) > max_size:
         raise SipParseError(f"message of {len(data)} bytes exceeds {max_size}", 513)
-    if data[:1] in (b"\r", b"\n"):
+    end = data.find(b"\r\n\r\n")
+    lines: list[str] | None = None
+    if end > 0 and data[0] != 13:  # 13 = CR: leading keep-alive CRLFs take the careful path
+        text = data[:end].decode("utf-8", "surrogateescape")
+        lines = text.split("\r\n")
+        if text.count("\n") != len(lines) - 1:
+            lines = None  # a bare LF somewhere: the header section may even end earlier
+        body_start = end + 4
+    if lines is None:
         data = data.lstrip(b"\r\n")
         if not data:
             raise SipParseError("empty datagram (keep-alive)")
-    head_end, body_start = find_head_end(data)
-    if head_end < 0:
-        if not data.endswith(b"\n"):
-            raise SipParseError("no empty line after the headers")
-        head_end = body_start = len(data)  # headers only, final empty line missing: be liberal
-    message = parse_head(data[:head_end])
-    raw_length = message.headers.index().get("content-length")
+        head_end, body_start = find_head_end(data)
+        if head_end < 0:
+            if not data.endswith(b"\n"):
+                raise SipParseError("no empty line after the headers")
+            body_start = len(data)  # headers only, final empty line missing: be liberal
+            head_end = len(data.rstrip(b"\r\n"))
+        lines = _split_loose(data[:head_end].decode("utf-8", "surrogateescape"))
+    message = _parse_lines(lines)
+    raw_length = message.headers._first.get("content-length")  # type: ignore[union-attr]
     if raw_length is None:
         message.body = data[body_start:]
         return message
@@ -94,25 +106,37 @@ def parse_head(head: bytes) -> Request | Response:
 
     Validated here, so their accessors never raise later: start line (version 505, Request-URI scheme
     416), header names, single Call-ID/CSeq/From/To, CSeq (number < 2**31, method matching the request
-    line, §8.2.2.3), the top Via, From and To (name-addr with a URI), Content-Length syntax.
+    line, §8.2.2.3), the top Via, From and To (name-addr with a URI). Content-Length is left to the
+    framing (datagram or stream) that reads it.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
-    breaks = len(lines) - 1
-    if text.count("\n") != breaks or text.count("\r") != breaks:
+    if text.count("\n") != len(lines) - 1:
         lines = _split_loose(text)
-    if "\n " in text or "\n\t" in text:
-        lines = _unfold(lines)
+    return _parse_lines(lines)
+
+
+def _parse_lines(lines: list[str]) -> Request | Response:
     start = lines[0]
     fields = [line.partition(":") for line in lines[1:]]
-    names = list(map(_name_of, fields))
-    try:
-        keys = header_keys(names)
-    except SipParseError as exc:
-        raise _salvage(exc, fields, start) from None
+    # Index key → raw value of the first occurrence in one C-level pass (later pairs win in dict(), so
+    # the fields go in reversed). A name never seen before, a folded line or garbage maps to None.
+    backwards = fields[::-1]
+    first: dict[str | None, str] = dict(
+        zip(map(_known_key, map(_name_of, backwards)), map(_raw_value, backwards), strict=True)
+    )
+    if None in first:  # the careful path
+        lines = _unfold(lines)
+        start = lines[0]
+        fields = [line.partition(":") for line in lines[1:]]
+        try:
+            keys = list(map(checked_header_key, map(_name_of, fields)))
+        except SipParseError as exc:
+            raise _salvage(exc, fields, start) from None
+        first = dict(zip(reversed(keys), map(_raw_value, reversed(fields)), strict=True))
     if "" in map(_sep_of, fields):
         raise _salvage(SipParseError("header line without a colon"), fields, start)
-    headers = Headers.from_fields(fields, keys)
+    headers = Headers.from_fields(fields, first)  # type: ignore[arg-type]
     try:
         message = _parse_start_line(start, headers)
         _check_mandatory(message, headers)
@@ -124,16 +148,15 @@ def parse_head(head: bytes) -> Request | Response:
 
 
 def _split_loose(text: str) -> list[str]:
-    """Lines of a header section that uses bare LF somewhere; a bare CR is never a line end."""
+    """Lines of a header section that uses bare LF somewhere (RFC 3261 §7: be liberal)."""
     lines = text.split("\n")
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
-    if any("\r" in line for line in lines):
-        raise SipParseError("bare CR in the header section")
-    return lines
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def _unfold(lines: list[str]) -> list[str]:
     """RFC 3261 §7.3.1: a line starting with SP/HTAB continues the previous header (LWS → one SP)."""
+    if not any(line[:1] in (" ", "\t") for line in lines):
+        return lines
     out: list[str] = []
     for line in lines:
         if line[:1] in (" ", "\t"):
@@ -150,16 +173,14 @@ def _unfold(lines: list[str]) -> list[str]:
 def _salvage(exc: SipParseError, fields: list[tuple[str, str, str]], start: str) -> SipParseError:
     """Attach the well-formed header lines to an error about some other line (for §8.2.6 answers)."""
     good: list[tuple[str, str, str]] = []
-    keys: list[str] = []
     for field in fields:
         try:
-            key = checked_header_key(field[0])
+            checked_header_key(field[0])
         except SipParseError:
             continue
         if field[1]:
             good.append(field)
-            keys.append(key)
-    exc.partial_headers = Headers.from_fields(good, keys)
+    exc.partial_headers = Headers.from_fields(good)
     exc.start_line = start
     return exc
 
@@ -176,9 +197,10 @@ def _parse_start_line(start: str, headers: Headers) -> Request | Response:
         version, _, rest = start.partition(" ")
         code, _, reason = rest.partition(" ")
         _check_version(version, response=True)
-        if len(code) != 3 or not code.isdigit() or not code.isascii() or code[0] == "0":
-            raise SipParseError(f"bad status code in {start[:60]!r}")
+        if len(code) != 3 or not code.isdigit() or not code.isascii() or code[0] not in "123456":
+            raise SipParseError(f"bad status code in {start[:60]!r}")  # §7.2: 100-699
         response: Response = _new(Response)
+        response.body = b""
         response.headers = headers
         response.version = version
         response.status = int(code)
@@ -193,6 +215,7 @@ def _parse_start_line(start: str, headers: Headers) -> Request | Response:
     if version != "SIP/2.0":
         _check_version(version, response=False)
     request: Request = _new(Request)
+    request.body = b""
     request.headers = headers
     request.version = version
     request.method = method
@@ -222,7 +245,7 @@ def _check_mandatory(message: Request | Response, headers: Headers) -> None:
     """RFC 3261 §8.1.1: Via, From, To, Call-ID and CSeq are present, once each (Via may repeat), and
     parse; CSeq names the request's method (§8.2.2.3)."""
     index = headers.index()
-    if not _REQUIRED <= index.keys():
+    if not index.keys() >= _REQUIRED:
         missing = sorted(_REQUIRED - index.keys())
         raise SipParseError(f"missing mandatory header(s): {', '.join(missing)}")
     if headers.has_repeats:
@@ -243,7 +266,7 @@ def _check_mandatory(message: Request | Response, headers: Headers) -> None:
 
 
 def _check_singletons(headers: Headers) -> None:
-    keys = headers._keys
+    keys = headers.keys
     for key in _SINGLETONS:
         if keys.count(key) > 1 and (key != "content-length" or len(set(headers.get_raw(key))) > 1):
             raise SipParseError(f"repeated {key} header")
@@ -360,7 +383,8 @@ class StreamParser:
         if total > self.max_message_size:
             # The body is what makes it too large (the header section alone fitted): 413, else 513.
             status = 413 if body_start <= self.max_message_size else 513
-            raise self._fail(SipParseError(f"message of {total} bytes exceeds {self.max_message_size}", status))
+            too_large = SipParseError(f"message of {total} bytes exceeds {self.max_message_size}", status)
+            raise self._fail(too_large)
         return body_start, total, parsed
 
     def _skip_keepalives(self) -> None:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from types import MappingProxyType
 from urllib.parse import unquote as _percent_decode
 
 from .errors import SipParseError
@@ -26,8 +25,10 @@ __all__ = [
     "SipUri",
     "TelUri",
     "Uri",
+    "cached_uri",
     "escape",
     "format_host",
+    "looks_like_simple_sip_uri",
     "parse_hostport",
     "parse_uri",
     "parse_uri_params",
@@ -44,9 +45,6 @@ USER_SAFE = _UNRESERVED | frozenset("&=+$,;/")
 PASSWORD_SAFE = _UNRESERVED | frozenset("&=+$,")
 HEADER_SAFE = _UNRESERVED | frozenset("[]/?:+$")
 PARAM_SAFE = _UNRESERVED | frozenset("[]/:&+$")
-
-_EMPTY: Mapping[str, str | None] = MappingProxyType({})
-_EMPTY_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 @lru_cache(maxsize=32)
@@ -242,27 +240,51 @@ _SIP_FAST_RE = re.compile(
     r"(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$,%/]+)@)?"
     r"([A-Za-z0-9_](?:[A-Za-z0-9\-_.]*)|\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\])"
     r"(?::([0-9]{1,5}))?"
-    r"(;[^?@\s<>\"]*)?"
-    r"(?:\?([^\s<>\"]*))?\Z"
+    r"((?:;[^;=?@\s<>\"]+(?:=[^;?@\s<>\"]*)?)+)?"
+    r"(?:\?([A-Za-z0-9\-_.!~*'()+$\[\]/?:]+=[^&\s<>\"]*(?:&[A-Za-z0-9\-_.!~*'()+$\[\]/?:]+=[^&\s<>\"]*)*))?\Z"
 )
 _USERINFO_BAD_RE = re.compile(r"[\x00-\x20\x7f<>\"\[\]{}|\\^`#]")
 _OPAQUE_BAD_RE = re.compile(r"[\x00-\x20\x7f<>\"]")
 
 
+# Memo of the pure function parse_uri(): URIs repeat across the messages of a dialog and across calls
+# (Request-URI, To, Contact, Route). Results are frozen with read-only mappings, so sharing is safe.
+# A plain dict (cleared when full) because callers peek at it: see cached_uri().
+_CACHE: dict[str, Uri] = {}
+_CACHE_LIMIT = 4096
+cached_uri = _CACHE.get
+"""The parsed URI for ``text`` if it is in the memo, else ``None`` (never parses)."""
+
+
 def parse_uri(text: str) -> Uri:
     """Parse a URI in addr-spec form (no angle brackets). Raises :class:`SipParseError` (400)."""
-    return _parse_uri_cached(text.strip())
+    return parse_uri_text(text.strip())
 
 
 def parse_uri_text(text: str) -> Uri:
     """:func:`parse_uri` for text known to carry no surrounding blanks (saves the strip)."""
-    return _parse_uri_cached(text)
+    uri = _CACHE.get(text)
+    if uri is None:
+        uri = _parse_uri_uncached(text)
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[text] = uri
+    return uri
 
 
-@lru_cache(maxsize=4096)
-def _parse_uri_cached(text: str) -> Uri:
-    # Memoised pure function: URIs repeat across the messages of a dialog (Contact, Route, From/To,
-    # Request-URI). The results are frozen and their mappings read-only proxies, so sharing is safe.
+def looks_like_simple_sip_uri(text: str) -> bool:
+    """Whether ``text`` is a SIP URI of the common shape that :func:`parse_uri` cannot reject.
+
+    Lets a caller validate now and build the URI object only if somebody asks for it.
+    """
+    match = _SIP_FAST_RE.match(text)
+    if match is None:
+        return False
+    port = match.group(4)
+    return port is None or int(port) <= 65535
+
+
+def _parse_uri_uncached(text: str) -> Uri:
     match = _SIP_FAST_RE.match(text)
     if match is not None:
         scheme, user, host, port_text, params_text, headers_text = match.groups()
@@ -273,7 +295,7 @@ def _parse_uri_cached(text: str) -> Uri:
     if not colon or not scheme or _SCHEME_RE.match(scheme) is None:
         raise SipParseError(f"not a URI: {text[:80]!r}")
     lscheme = scheme.lower()
-    if lscheme == "sip" or lscheme == "sips":
+    if lscheme in ("sip", "sips"):
         return _parse_sip(lscheme, rest, text)
     if lscheme == "tel":
         return _parse_tel(rest, text)
@@ -319,8 +341,8 @@ def _build_sip(
         port = int(port_text)
         if port > 65535:
             raise SipParseError(f"port out of range in {text[:80]!r}")
-    params = MappingProxyType(parse_uri_params(params_text[1:])) if params_text else _EMPTY
-    headers = MappingProxyType(_parse_uri_headers(headers_text)) if headers_text else _EMPTY_HEADERS
+    params = parse_uri_params(params_text[1:]) if params_text else {}
+    headers = _parse_uri_headers(headers_text) if headers_text else {}
     uri = _new(SipUri)
     _set_scheme(uri, scheme)
     _set_user(uri, user)
@@ -384,5 +406,5 @@ def _parse_tel(rest: str, text: str) -> TelUri:
     number, semi, params_text = rest.partition(";")
     if not number or _OPAQUE_BAD_RE.search(rest) is not None or "?" in rest:
         raise SipParseError(f"bad tel URI {text[:80]!r}")
-    params = MappingProxyType(parse_uri_params(params_text)) if semi else _EMPTY
+    params = parse_uri_params(params_text) if semi else {}
     return TelUri(number, params)
