@@ -15,7 +15,7 @@ ARTICLE_REFER_TO = (
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "takeback.cli", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "takeback.cli", *args], check=False, capture_output=True, text=True, timeout=60
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from pair import HOST, Pair, invite
 
 from takeback.sip import SipParseError, TransactionError
 from takeback.sip.core import CoreConfig, LocalEndpoint, Peer, SipCore
@@ -24,6 +23,8 @@ from takeback.sip.events import (
     TransactionTimedOut,
     TransportFailed,
 )
+
+from .pair import HOST, Pair, invite
 
 TRANSPORTS = ["UDP", "TCP"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pair import HOST, Pair, invite
 
 from takeback.sip import TransactionError, parse_message
 from takeback.sip.core import Peer
@@ -16,6 +15,8 @@ from takeback.sip.events import (
     RequestReceived,
     ResponseReceived,
 )
+
+from .pair import HOST, Pair, invite
 
 TRANSPORTS = ["UDP", "TCP"]
 GENESYS_CONTACT = "sip:gen-7f3a@127.0.0.1:5070;transport={t};x-inin-cnv=2c3b5a1e;ob;Opaque=Ab%2FCd"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pair import Pair, invite
 
 from takeback.sip import TransactionError, parse_message
 from takeback.sip.dialog import DialogState
@@ -19,6 +18,8 @@ from takeback.sip.events import (
     ResponseReceived,
 )
 from takeback.sip.subscription import SubscriptionState, read_notify, sipfrag_status
+
+from .pair import Pair, invite
 
 REFER_TO = "<sip:+33456456456@localhost?User-to-User=0054686973%3Bencoding%3Dhex>"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pair import Pair, invite
 
 from takeback.sip import parse_message
 from takeback.sip._tx_tables import INITIAL, TABLES, TxAction, TxInput, TxState
@@ -15,6 +14,8 @@ from takeback.sip.events import (
     TransactionTimedOut,
 )
 from takeback.sip.transaction import server_key
+
+from .pair import Pair, invite
 
 TRANSPORTS = ["UDP", "TCP"]
 

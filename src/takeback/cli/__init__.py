@@ -10,7 +10,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import uui_cmd
+from . import (
+    call_cmd,
+    check_cmd,
+    cloud_cmd,
+    correlate_cmd,
+    demo_cmd,
+    device_cmd,
+    inspect_cmd,
+    provision_cmd,
+    uui_cmd,
+)
 
 __all__ = ["main"]
 
@@ -32,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+    demo_cmd.register(commands)
+    device_cmd.register(commands)
+    cloud_cmd.register(commands)
+    call_cmd.register(commands)
+    provision_cmd.register(commands)
+    correlate_cmd.register(commands)
+    check_cmd.register(commands)
+    inspect_cmd.register(commands)
     uui_cmd.register(commands)
     return parser
 

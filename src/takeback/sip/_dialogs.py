@@ -242,9 +242,10 @@ class DialogLayer:
     ) -> None:
         self._stop_retransmission(dialog)
         values = self.core.timer_values
-        state = _Retransmit2xx(
-            tx.request.cseq.seq, bytes(response), tx.response_peer, now + values.timeout, values.t1
-        )
+        # the transaction serialised this very response a moment ago: reuse those bytes
+        sent = tx._response_bytes if tx.last_response is response else None
+        data = sent if sent is not None else bytes(response)
+        state = _Retransmit2xx(tx.request.cseq.seq, data, tx.response_peer, now + values.timeout, values.t1)
         state.resend = not tx.reliable or self.core.config.retransmit_2xx_on_reliable
         dialog.retransmit = state
         first = now + values.t1 if state.resend else state.give_up_at

@@ -431,17 +431,23 @@ class SipCore:
 
     def send_response(self, tx: ServerTransaction, response: Response, now: float) -> None:
         """Send on ``tx`` after completing the response (To tag, Contact, Server, session timer)."""
+        self._send_completed(tx, response, now, to_tagged=False)
+
+    def _send_completed(
+        self, tx: ServerTransaction, response: Response, now: float, *, to_tagged: bool
+    ) -> None:
         if tx.terminated:
             raise TransactionError("the server transaction is terminated")
-        self._complete_response(tx, response)
+        self._complete_response(tx, response, to_tagged)
         tx.send_response(response, now)
         self.dialog_layer.on_uas_response(tx, response, now)
 
-    def _complete_response(self, tx: ServerTransaction, response: Response) -> None:
+    def _complete_response(self, tx: ServerTransaction, response: Response, to_tagged: bool) -> None:
+        """``to_tagged``: make_response already wrote ``tx.local_tag`` into To (no need to parse it)."""
         request = tx.request
         status = response.status
         headers = response.headers
-        if status > 100 and request.to.tag is None:
+        if status > 100 and request.to.tag is None and not to_tagged:
             tag = response.to.tag
             if tag is None:
                 tag = tx.local_tag or self.ids.tag()
@@ -450,14 +456,15 @@ class SipCore:
         method = request.method
         creates_dialog = 100 < status < 300 and method in DIALOG_CREATING
         if creates_dialog and (method == "INVITE" or status >= 200) and "Contact" not in headers:
-            headers.add("Contact", self.contact(tx.peer.transport))
+            headers._add_trusted("Contact", self.contact(tx.peer.transport))  # built from our endpoint
         if 200 <= status < 300 and method in _SESSION_METHODS and "Session-Expires" not in headers:
             for name, value in session_headers_for_2xx(request):
                 headers.add(name, value)
-        if method == "INVITE" and 200 <= status < 300 and self.config.allow and "Allow" not in headers:
-            headers.add("Allow", self.config.allow)  # §20.5: what the peer may send in this dialog
-        if self.config.user_agent and "Server" not in headers:
-            headers.add("Server", self.config.user_agent)
+        config = self.config
+        if method == "INVITE" and 200 <= status < 300 and config.allow and "Allow" not in headers:
+            headers.add("Allow", config.allow)  # §20.5: what the peer may send in this dialog
+        if config.user_agent and "Server" not in headers:
+            headers.add("Server", config.user_agent)
         response.invalidate()
 
     def respond(
@@ -475,12 +482,14 @@ class SipCore:
         if tx.local_tag is None and status > 100:
             tx.local_tag = self.ids.tag()  # tag now: saves rewriting To in _complete_response
         response = make_response(tx.request, status, reason, to_tag=tx.local_tag)
+        fields = response.headers
         for name, value in headers:
-            response.headers.add(name, value)
+            fields.add(name, value)
         if content_type is not None:
-            response.headers.add("Content-Type", content_type)
+            fields.add("Content-Type", content_type)
         response.body = body
-        self.send_response(tx, response, now)
+        # make_response put tx.local_tag in To unless the request had a To tag (then nothing to do)
+        self._send_completed(tx, response, now, to_tagged=status > 100)
         return response
 
     def make_422(self, request: Request, min_se: int | None = None) -> Response:

@@ -50,7 +50,9 @@ class SipParseError(SipError, ValueError):
     def is_request(self) -> bool:
         """Whether the bad message looked like a request (only requests are ever answered)."""
         line = self.start_line
-        return bool(line) and line is not None and not line.upper().startswith("SIP/")
+        if not line:
+            return False
+        return not line.upper().startswith("SIP/")
 
 
 class TransactionError(SipError):

@@ -97,6 +97,8 @@ def _spellings() -> dict[str, str]:
 
 _KEYS = _spellings()
 _KEYS_LIMIT = len(_KEYS) + 2048
+# The spellings above are all tokens: checking a name against this frozen set spares the regex.
+_TOKEN_NAMES = frozenset(_KEYS)
 
 
 @lru_cache(maxsize=1024)
@@ -144,7 +146,7 @@ def canonical_name(name: str) -> str:
 
 def _check_field(name: str, value: str) -> None:
     """Refuse what would corrupt the message on output (header injection, RFC 3261 §7.3.1)."""
-    if TOKEN_RE.match(name) is None:
+    if name not in _TOKEN_NAMES and TOKEN_RE.match(name) is None:
         raise ValueError(f"bad header name {name!r}")
     if "\n" in value or "\r" in value:
         raise ValueError(f"header value with a line break: {value[:60]!r}")
@@ -173,8 +175,24 @@ class Headers:
         self._dups = False
         self.typed: dict[str, Any] = {}
         if fields is not None:
+            lines = self._fields
             for name, value in fields:
-                self.add(name, value)
+                _check_field(name, value)
+                lines.append((name, ":", " " + value))
+            self._keys = [header_key(field[0]) for field in lines]
+
+    @classmethod
+    def _trusted(cls, fields: list[Field], keys: list[str]) -> Headers:
+        """Internal construction without checks: ``(name, ":", " " + value)`` triples whose names are
+        tokens and whose values hold no line break (copied from a parsed message or built by the core),
+        with their lookup keys. The index is built on first lookup."""
+        headers = _new(cls)
+        headers._fields = fields
+        headers._keys = keys
+        headers._first = None
+        headers._dups = False
+        headers.typed = {}
+        return headers
 
     @classmethod
     def from_fields(cls, fields: list[Field], first: dict[str, str] | None = None) -> Headers:
@@ -184,8 +202,7 @@ class Headers:
         headers._fields = fields
         headers._keys = None
         headers._first = first
-        if first is not None:
-            headers._dups = len(first) != len(fields)
+        headers._dups = first is not None and len(first) != len(fields)
         headers.typed = {}
         return headers
 
@@ -305,20 +322,46 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         """Append a header line (after any existing ones of the same name)."""
         _check_field(name, value)
+        self._append(name, " " + value, header_key(name))
+
+    def _add_trusted(self, name: str, value: str) -> None:
+        """:meth:`add` for a field the core built itself from checked parts (no validation)."""
+        self._append(name, " " + value, header_key(name))
+
+    def _append(self, name: str, raw: str, key: str) -> None:
+        # The index stays valid (an appended line is never the first of its name if one exists), so a
+        # response built line by line is indexed once, not once per line.
         keys = self.keys
-        self._fields.append((name, ":", " " + value))
-        keys.append(header_key(name))
-        self._changed()
+        self._fields.append((name, ":", raw))
+        keys.append(key)
+        first = self._first
+        if first is not None:
+            if key in first:
+                self._dups = True
+            else:
+                first[key] = raw
+        if self.typed:
+            self.typed = {}
 
     def add_first(self, name: str, value: str) -> None:
-        """Insert a header line before every other line of the same name (e.g. a new top Via)."""
+        """Insert a header line before every other line of the same name (e.g. a new top Via); a name
+        not present yet is appended."""
         _check_field(name, value)
         key = header_key(name)
         keys = self.keys
-        at = keys.index(key) if key in keys else len(keys)
-        self._fields.insert(at, (name, ":", " " + value))
+        raw = " " + value
+        first = self._first
+        if key in keys:
+            at = keys.index(key)
+            self._dups = True
+        else:
+            at = len(keys)
+        self._fields.insert(at, (name, ":", raw))
         keys.insert(at, key)
-        self._changed()
+        if first is not None:
+            first[key] = raw
+        if self.typed:
+            self.typed = {}
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` by one, at the position of the first (or at the end)."""
@@ -358,12 +401,21 @@ class Headers:
         at = keys.index(key)
         field_name, _sep, raw = self._fields[at]
         elements = split_comma_list(raw) if key in COMMA_LIST_HEADERS else [raw.strip(" \t")]
+        first = self._first
         if len(elements) > 1:
-            self._fields[at] = (field_name, ":", " " + ", ".join(elements[1:]))
+            rest = " " + ", ".join(elements[1:])
+            self._fields[at] = (field_name, ":", rest)
+            if first is not None:
+                first[key] = rest
         else:
             del self._fields[at]
             del keys[at]
-        self._changed()
+            if first is not None and not self._dups:
+                del first[key]  # it was the only line of that name: the index stays valid
+            else:
+                self._first = None
+        if self.typed:
+            self.typed = {}
         return elements[0] if elements else None
 
     def copy(self) -> Headers:

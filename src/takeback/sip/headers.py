@@ -28,19 +28,20 @@ from .params import (
     unquote,
 )
 from .uri import (
+    SIMPLE_SIP_URI,
     AbsoluteUri,
     SipUri,
     TelUri,
     Uri,
     cached_uri,
     format_host,
-    looks_like_simple_sip_uri,
     parse_hostport,
     parse_uri,
     parse_uri_text,
 )
 
 __all__ = [
+    "KNOWN_METHODS",
     "CSeq",
     "MediaType",
     "NameAddr",
@@ -105,7 +106,8 @@ class Via(_HasParams):
 
     @property
     def branch(self) -> str | None:
-        return lookup_param(self.params, "branch")
+        value = self.params.get("branch")
+        return value if value is not None else lookup_param(self.params, "branch")
 
     @property
     def received(self) -> str | None:
@@ -214,6 +216,8 @@ class NameAddr(_HasParams):
                     uri = parse_uri_text(text)
                     _na_uri(self, uri)
                     return uri
+            elif name == "_uri_text":  # left unset by the parser when the URI was built right away
+                return None
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __hash__(self) -> int:
@@ -222,7 +226,11 @@ class NameAddr(_HasParams):
     @property
     def tag(self) -> str | None:
         """The dialog tag of From/To (RFC 3261 §19.3)."""
-        return lookup_param(self.params, "tag")
+        params = self.params
+        if not params:
+            return None
+        value = params.get("tag")
+        return value if value is not None else lookup_param(params, "tag")
 
     @property
     def expires(self) -> int | None:
@@ -263,10 +271,13 @@ STAR = NameAddr(AbsoluteUri("*", ""), star=True)
 _DISPLAY_BAD_RE = re.compile(r'[\x00-\x08\x0a-\x1f\x7f"<>,;]')
 
 
-# The usual shapes in one match: ``"Quoted" <uri>;params``, ``Plain Words <uri>``, ``<uri>``.
-# Greedy classes that cannot overlap, so a hostile value costs one linear scan (no backtracking blow-up).
+# The usual shapes in one match: ``"Quoted" <uri>;params``, ``Plain Words <uri>``, ``<uri>``, with the
+# common SIP URI shape validated in the same pass (group 3, its port in group 4) and anything else in
+# angle brackets left to parse_uri (group 5). Greedy classes that cannot overlap: linear on any input.
 _NAME_ADDR_FAST_RE = re.compile(
-    r'[ \t]*(?:"([^"\\\x00-\x1f]*)" *|([^"<>;,\\\x00-\x1f\x7f]*))<([^<>\s"]+)>(;[^"\s,]*)?[ \t]*\Z'
+    r'(?:[ \t]*"([^"\\\x00-\x1f]*)" *|([^"<>;,\\\x00-\x1f\x7f]*))'
+    rf"<(?:({SIMPLE_SIP_URI})|([^<>\s\"]+))>"
+    r'(;[^"\s,]*)?[ \t]*\Z'
 )
 
 
@@ -276,19 +287,36 @@ def parse_name_addr(value: str) -> NameAddr:
     In the addr-spec form everything after the first ``;`` is a header parameter (RFC 3261 §20.10),
     which is why a URI with parameters must be sent in angle brackets.
     """
+    na = _NAME_ADDR_CACHE.get(value)
+    if na is None:
+        na = _parse_name_addr(value)
+        if len(_NAME_ADDR_CACHE) >= _NAME_ADDR_CACHE_LIMIT:
+            _NAME_ADDR_CACHE.clear()
+        _NAME_ADDR_CACHE[value] = na
+    return na
+
+
+# Memo of the pure function parse_name_addr() (results are frozen): the To of every initial INVITE to a
+# DID, and From/To/Contact/Route within a dialog, repeat verbatim. Tagged values of new calls miss.
+_NAME_ADDR_CACHE: dict[str, NameAddr] = {}
+_NAME_ADDR_CACHE_LIMIT = 4096
+
+
+def _parse_name_addr(value: str) -> NameAddr:
     match = _NAME_ADDR_FAST_RE.match(value)
     if match is not None:
-        display, plain, uri_text, params_text = match.groups()
+        display, plain, simple_uri, port, other_uri, params_text = match.groups()
         if plain:  # unquoted display name: *(token LWS), blanks normalised
             display = " ".join(plain.split()) or None
         na = _new(NameAddr)
-        uri = cached_uri(uri_text)
-        if uri is not None:
-            _na_uri(na, uri)
-        elif looks_like_simple_sip_uri(uri_text):
-            _na_uri_text(na, uri_text)  # validated; built on first access
+        if simple_uri is not None and (port is None or int(port) <= 65535):
+            uri = cached_uri(simple_uri)
+            if uri is None:
+                _na_uri_text(na, simple_uri)  # validated by the match; built on first access
+            else:
+                _na_uri(na, uri)
         else:
-            _na_uri(na, parse_uri_text(uri_text))
+            _na_uri(na, parse_uri_text(simple_uri or other_uri))
         _na_display(na, display)
         _na_params(na, parse_params(params_text) if params_text else {})
         _na_star(na, False)
@@ -371,7 +399,7 @@ class CSeq:
 
 _cseq_seq = CSeq.__dict__["seq"].__set__
 _cseq_method = CSeq.__dict__["method"].__set__
-_KNOWN_METHODS = frozenset(
+KNOWN_METHODS = frozenset(
     ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "REFER", "NOTIFY", "SUBSCRIBE", "INFO",
      "UPDATE", "PRACK", "MESSAGE", "PUBLISH")
 )  # fmt: skip
@@ -379,7 +407,7 @@ _KNOWN_METHODS = frozenset(
 
 def is_method(text: str) -> bool:
     """RFC 3261 §25.1 Method = token (case-sensitive; unknown extension methods are fine)."""
-    return text in _KNOWN_METHODS or TOKEN_RE.match(text) is not None
+    return text in KNOWN_METHODS or TOKEN_RE.match(text) is not None
 
 
 def parse_cseq(value: str) -> CSeq:

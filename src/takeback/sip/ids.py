@@ -15,21 +15,42 @@ __all__ = ["MAGIC_COOKIE", "IdGenerator"]
 MAGIC_COOKIE = "z9hG4bK"
 
 
-class IdGenerator:
-    """Cheap unique identifiers: 64 random bits per branch, 48 per tag, 128 per Call-ID."""
+#: Random bytes drawn from the generator at once: one ``os.urandom`` call for ~300 identifiers when the
+#: generator is a ``SystemRandom``, instead of one system call per tag or branch.
+_POOL_BYTES = 4096
 
-    __slots__ = ("_rng",)
+
+class IdGenerator:
+    """Cheap unique identifiers: 64 random bits per branch, 48 per tag, 128 per Call-ID.
+
+    The bits come from the injected generator in blocks of :data:`_POOL_BYTES`, consumed in order and
+    each used once, so identifiers stay exactly as unpredictable as the generator's output.
+    """
+
+    __slots__ = ("_pool", "_pos", "_rng")
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
+        self._pool = b""
+        self._pos = 0
+
+    def _hex(self, size: int) -> str:
+        """``size`` fresh random bytes as lower-case hex."""
+        pos = self._pos
+        end = pos + size
+        if end > len(self._pool):
+            self._pool = self._rng.getrandbits(_POOL_BYTES * 8).to_bytes(_POOL_BYTES, "little")
+            pos, end = 0, size
+        self._pos = end
+        return self._pool[pos:end].hex()
 
     def branch(self) -> str:
-        return f"{MAGIC_COOKIE}{self._rng.getrandbits(64):016x}"
+        return MAGIC_COOKIE + self._hex(8)
 
     def tag(self) -> str:
-        return f"{self._rng.getrandbits(48):012x}"
+        return self._hex(6)
 
     def call_id(self) -> str:
         """UUID-shaped, like the Call-IDs Genesys stores as ``protocolCallId`` (GENESYS.md §4.2)."""
-        h = f"{self._rng.getrandbits(128):032x}"
+        h = self._hex(16)
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -7,8 +7,9 @@ stale after an edit. A UAS reading the top Via branch, the tags, Call-ID, CSeq a
 headers parses nothing else.
 
 Accessors of the mandatory headers (``call_id``, ``cseq``, ``top_via``, ``from_``, ``to``) never raise
-on a message that came out of :func:`~takeback.sip.parser.parse_message`; the others raise
-:class:`SipParseError` (status 400) when the header is malformed.
+on a message that came out of :func:`~takeback.sip.parser.parse_message` (From/To URIs were validated;
+the URI objects are built on first access to ``.uri``); the others raise :class:`SipParseError`
+(status 400) when the header is malformed. List-valued accessors return fresh lists.
 """
 
 from __future__ import annotations
@@ -88,9 +89,13 @@ class Message(ABC):
 
     @property
     def call_id(self) -> str:
-        value = self.headers.get("Call-ID")
-        if not value:
-            raise SipParseError("missing Call-ID header")
+        headers = self.headers
+        value = headers.typed.get("call-id")
+        if value is None:
+            value = headers.get("Call-ID")
+            if not value:
+                raise SipParseError("missing Call-ID header")
+            headers.typed["call-id"] = value
         return value
 
     @property
@@ -112,7 +117,8 @@ class Message(ABC):
 
     @property
     def vias(self) -> list[Via]:
-        return self._typed("via", lambda: [parse_via(v) for v in self.headers.get_all("Via")])
+        """Every Via element, top first (a fresh list: callers may reorder it)."""
+        return list(self._typed("via", lambda: [parse_via(v) for v in self.headers.get_all("Via")]))
 
     @property
     def from_(self) -> NameAddr:
@@ -134,20 +140,21 @@ class Message(ABC):
 
     @property
     def contacts(self) -> list[NameAddr]:
-        return self._typed("contact", lambda: self.name_addrs("Contact"))
+        return self.name_addrs("Contact")
 
     @property
     def contact(self) -> NameAddr | None:
-        contacts = self.contacts
+        contacts = self._name_addrs("Contact")
         return contacts[0] if contacts else None
 
     @property
     def routes(self) -> list[NameAddr]:
-        return self._typed("route", lambda: self.name_addrs("Route"))
+        return self.name_addrs("Route")
 
     @property
     def record_routes(self) -> list[NameAddr]:
-        return self._typed("record-route", lambda: self.name_addrs("Record-Route"))
+        """Record-Route in received order (a UAC reverses it for its route set, RFC 3261 §12.1.2)."""
+        return self.name_addrs("Record-Route")
 
     @property
     def refer_to(self) -> NameAddr | None:
@@ -244,7 +251,8 @@ class Message(ABC):
 
     def token_list(self, name: str) -> list[str]:
         """Allow, Supported, Require, Unsupported …: every element of every line, checked as tokens."""
-        return self._typed("tokens:" + header_key(name), lambda: parse_token_list(self.headers.get_all(name)))
+        key = "tokens:" + header_key(name)
+        return list(self._typed(key, lambda: parse_token_list(self.headers.get_all(name))))
 
     def _int_header(self, name: str) -> int | None:
         def build() -> int | None:
@@ -254,7 +262,10 @@ class Message(ABC):
         return self._typed("int:" + header_key(name), build)
 
     def name_addrs(self, name: str) -> list[NameAddr]:
-        """All values of a name-addr header (Contact, Route, P-Asserted-Identity …), typed."""
+        """All values of a name-addr header (Contact, Route, P-Asserted-Identity …), typed; a fresh list."""
+        return list(self._name_addrs(name))
+
+    def _name_addrs(self, name: str) -> list[NameAddr]:
         return self._typed(
             "name-addrs:" + header_key(name),
             lambda: [parse_name_addr(v) for v in self.headers.get_all(name)],

@@ -137,6 +137,12 @@ def parse_params(text: str) -> Params:
     """
     if '"' in text or " " in text or "\t" in text:
         return _parse_params_general(text)
+    if text.count(";") == 1:  # the usual ";tag=…": no list, no loop
+        name, eq, value = text.partition("=")
+        name = name[1:]
+        if not text.startswith(";") or (name not in _COMMON_PARAM_NAMES and TOKEN_RE.match(name) is None):
+            raise SipParseError(f"bad parameter in {text[:60]!r}")
+        return {name: value if eq else None}
     items = text.split(";")
     if items[0]:
         raise SipParseError(f"junk before parameters: {text[:60]!r}")

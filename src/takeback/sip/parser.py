@@ -20,10 +20,10 @@ from operator import itemgetter
 
 from .errors import SipParseError
 from .fields import Headers, checked_header_key, known_header_key
-from .headers import is_method, parse_cseq, parse_name_addr, parse_via
+from .headers import KNOWN_METHODS, is_method, parse_cseq, parse_name_addr, parse_via
 from .message import Request, Response
 from .params import split_comma_list
-from .uri import AbsoluteUri, SipUri, TelUri, parse_uri_text
+from .uri import AbsoluteUri, SipUri, TelUri, cached_uri, parse_uri_text
 
 __all__ = [
     "MAX_DATAGRAM",
@@ -44,6 +44,7 @@ _known_key = known_header_key
 _sep_of = itemgetter(1)
 _raw_value = itemgetter(2)
 _new = object.__new__
+_KNOWN_METHODS = KNOWN_METHODS
 
 
 def parse_message(data: bytes, *, max_size: int = MAX_DATAGRAM) -> Request | Response:
@@ -54,6 +55,8 @@ def parse_message(data: bytes, *, max_size: int = MAX_DATAGRAM) -> Request | Res
     ``max_size`` is refused with 513. CRLFs before the start line (keep-alives) are skipped, and a peer
     that ends its lines with a bare LF is understood.
     """
+    if data.__class__ is not bytes:
+        data = bytes(data)  # bytearray / memoryview from a transport
     if len(data) > max_size:
         raise SipParseError(f"message of {len(data)} bytes exceeds {max_size}", 513)
     end = data.find(b"\r\n\r\n")
@@ -80,7 +83,10 @@ def parse_message(data: bytes, *, max_size: int = MAX_DATAGRAM) -> Request | Res
     if raw_length is None:
         message.body = data[body_start:]
         return message
-    length = _content_length(raw_length, message)
+    value = raw_length.strip(" \t")
+    if not value.isdigit() or not value.isascii() or len(value) > 9:
+        raise _with_headers(SipParseError(f"bad Content-Length {value[:20]!r}"), message)
+    length = int(value)
     available = len(data) - body_start
     if length > available:
         raise _with_headers(
@@ -136,10 +142,15 @@ def _parse_lines(lines: list[str]) -> Request | Response:
         first = dict(zip(reversed(keys), map(_raw_value, reversed(fields)), strict=True))
     if "" in map(_sep_of, fields):
         raise _salvage(SipParseError("header line without a colon"), fields, start)
-    headers = Headers.from_fields(fields, first)  # type: ignore[arg-type]
+    headers: Headers = _new(Headers)  # Headers.from_fields(), inlined: this runs for every message
+    headers._fields = fields
+    headers._keys = None
+    headers._first = first  # type: ignore[assignment]
+    headers._dups = len(first) != len(fields)
+    headers.typed = {}
     try:
         message = _parse_start_line(start, headers)
-        _check_mandatory(message, headers)
+        _check_mandatory(message, headers, first)  # type: ignore[arg-type]
     except SipParseError as exc:
         exc.partial_headers = headers
         exc.start_line = start
@@ -193,10 +204,11 @@ def _with_headers(exc: SipParseError, message: Request | Response) -> SipParseEr
 
 def _parse_start_line(start: str, headers: Headers) -> Request | Response:
     """RFC 3261 §7.1 Request-Line (single SPs, three parts) or §7.2 Status-Line."""
-    if start.startswith("SIP/") or start[:4].upper() == "SIP/":
+    if start[:4] == "SIP/" or (start[:1] in "sS" and start[:4].upper() == "SIP/"):
         version, _, rest = start.partition(" ")
         code, _, reason = rest.partition(" ")
-        _check_version(version, response=True)
+        if version != "SIP/2.0":
+            _check_version(version, response=True)
         if len(code) != 3 or not code.isdigit() or not code.isascii() or code[0] not in "123456":
             raise SipParseError(f"bad status code in {start[:60]!r}")  # §7.2: 100-699
         response: Response = _new(Response)
@@ -210,17 +222,20 @@ def _parse_start_line(start: str, headers: Headers) -> Request | Response:
     if len(parts) != 3 or not parts[0] or not parts[1]:
         raise SipParseError(f"bad request line {start[:60]!r}")
     method, uri, version = parts
-    if not is_method(method):
+    if method not in _KNOWN_METHODS and not is_method(method):
         raise SipParseError(f"bad method {method[:30]!r}")
     if version != "SIP/2.0":
         _check_version(version, response=False)
+    parsed = cached_uri(uri)
+    if parsed is None or parsed.__class__ is AbsoluteUri:
+        parsed = _parse_request_uri(uri)
     request: Request = _new(Request)
     request.body = b""
     request.headers = headers
     request.version = version
     request.method = method
     request.uri = uri
-    request._ruri = (uri, _parse_request_uri(uri))
+    request._ruri = (uri, parsed)
     return request
 
 
@@ -241,22 +256,23 @@ def _check_version(version: str, *, response: bool) -> None:
     raise SipParseError(f"bad SIP version {version[:20]!r}")
 
 
-def _check_mandatory(message: Request | Response, headers: Headers) -> None:
+def _check_mandatory(message: Request | Response, headers: Headers, index: dict[str, str]) -> None:
     """RFC 3261 §8.1.1: Via, From, To, Call-ID and CSeq are present, once each (Via may repeat), and
-    parse; CSeq names the request's method (§8.2.2.3)."""
-    index = headers.index()
+    parse; CSeq names the request's method (§8.2.2.3). ``index`` is ``headers.index()``."""
     if not index.keys() >= _REQUIRED:
         missing = sorted(_REQUIRED - index.keys())
         raise SipParseError(f"missing mandatory header(s): {', '.join(missing)}")
-    if headers.has_repeats:
+    if headers._dups:
         _check_singletons(headers)
-    if len(index["call-id"].split()) != 1:
+    call_id = index["call-id"].split()
+    if len(call_id) != 1:
         raise SipParseError("empty Call-ID or one with blanks inside (RFC 3261 §25.1 callid)")
     typed = headers.typed
+    typed["call-id"] = call_id[0]
     cseq = typed["cseq"] = parse_cseq(index["cseq"])
     if cseq.method != getattr(message, "method", cseq.method):
         raise SipParseError(f"CSeq method {cseq.method!r} does not match the request line")
-    via = index["via"].strip(" \t")
+    via = index["via"]
     if "," in via:
         elements = split_comma_list(via)
         via = elements[0] if elements else ""

@@ -29,6 +29,9 @@ REASONS: dict[int, str] = {
 }  # fmt: skip
 
 _COPIED = ("Via", "From", "Call-ID", "CSeq")
+#: Lookup key → name written, for the lines §8.2.6.2 copies, in the order they are written.
+_COPIED_LINES = (("via", "Via"), ("from", "From"), ("to", "To"), ("call-id", "Call-ID"), ("cseq", "CSeq"))
+_COPIED_KEYS = frozenset(key for key, _name in _COPIED_LINES)
 
 
 def reason_phrase(status: int) -> str:
@@ -43,14 +46,51 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     (§8.2.6.1). The values are copied as written, so the peer gets its own Via back byte for byte.
     """
     src = request.headers
+    first = src.index()
+    general = src.has_repeats or not first.keys() >= _COPIED_KEYS
+    if general:
+        src.get_raw("To")[0]  # a request without To fails here (IndexError), as it always did
+    wants_tag = to_tag is not None and status != 100
+    may_create = 100 < status < 300 and request.method in DIALOG_CREATING
+    untagged = request.to.tag is None if wants_tag or may_create else True
+    tag = to_tag if wants_tag and untagged else None
+    if tag is not None and ("\r" in tag or "\n" in tag):
+        raise ValueError(f"header value with a line break: {tag[:60]!r}")
+    dialog_creating = may_create and untagged
+    if general:
+        return _make_response_general(request, status, reason, tag, dialog_creating)
+    # The common case, every name once: the lines are copied from the request's index, already known
+    # well formed, into a header list built in one go (no per-line validation or re-indexing).
+    fields: list[tuple[str, str, str]] = []
+    keys: list[str] = []
+    for key, name in _COPIED_LINES:
+        value = first[key].strip(" \t")
+        if tag is not None and key == "to":
+            value = f"{value};tag={tag}"
+        fields.append((name, ":", " " + value))
+        keys.append(key)
+    extra = "record-route" if dialog_creating else "timestamp" if status == 100 else None
+    if extra is not None:
+        raw = first.get(extra)
+        if raw is not None:
+            fields.append(("Record-Route" if dialog_creating else "Timestamp", ":", " " + raw.strip(" \t")))
+            keys.append(extra)
+    return Response(status, reason or reason_phrase(status), Headers._trusted(fields, keys))
+
+
+def _make_response_general(
+    request: Request, status: int, reason: str, tag: str | None, dialog_creating: bool
+) -> Response:
+    """:func:`make_response` for a request with repeated header names (several Via lines …)."""
+    src = request.headers
     fields: list[tuple[str, str]] = []
     for name in _COPIED:
         fields.extend((name, value) for value in src.get_raw(name))
     to_value = src.get_raw("To")[0]
-    if to_tag is not None and status != 100 and request.to.tag is None:
-        to_value = f"{to_value};tag={to_tag}"
+    if tag is not None:
+        to_value = f"{to_value};tag={tag}"
     fields.insert(len(fields) - 2, ("To", to_value))
-    if 100 < status < 300 and request.method in DIALOG_CREATING and request.to.tag is None:
+    if dialog_creating:
         fields.extend(("Record-Route", value) for value in src.get_raw("Record-Route"))
     if status == 100:
         fields.extend(("Timestamp", value) for value in src.get_raw("Timestamp"))

@@ -39,8 +39,8 @@ __all__ = [
 _ALPHANUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _UNRESERVED = _ALPHANUM | frozenset("-_.!~*'()")
 # RFC 3261 §25.1: what may appear unescaped in each URI component. USER_SAFE leaves out "?" although
-# user-unreserved allows it: we read "@" as the end of the userinfo only before the first "?" (peers put
-# unescaped "@" in URI header values far more often than "?" in a user part), so we never write one.
+# user-unreserved allows it: a "?" before the "@" is ambiguous with URI headers holding an unescaped "@"
+# (see _userinfo_ends_at), so we never write one.
 USER_SAFE = _UNRESERVED | frozenset("&=+$,;/")
 PASSWORD_SAFE = _UNRESERVED | frozenset("&=+$,")
 HEADER_SAFE = _UNRESERVED | frozenset("[]/?:+$")
@@ -72,7 +72,22 @@ def unescape(text: str) -> str:
     """
     if "%" not in text:
         return text
-    return _percent_decode(text, errors="surrogateescape")
+    parts = text.split("%")
+    out = [parts[0]]
+    for part in parts[1:]:
+        char = _ASCII_ESCAPES.get(part[:2])
+        if char is None:  # a non-ASCII byte (UTF-8 sequences decode together) or a stray "%"
+            return _percent_decode(text, errors="surrogateescape")
+        out.append(char)
+        out.append(part[2:])
+    return "".join(out)
+
+
+# "%3B" → ";" for every ASCII byte, either hex case: the escapes URIs carry in practice, decoded without
+# going through bytes.
+_ASCII_ESCAPES = {
+    f"{high}{low}": chr(int(f"{high}{low}", 16)) for high in "01234567" for low in "0123456789abcdefABCDEF"
+}
 
 
 def format_host(host: str) -> str:
@@ -235,14 +250,18 @@ _HOSTPART_RE = re.compile(
     r"(?:\?([^\s<>\"]*))?\Z"
 )
 # The common case in one match: lower-case scheme, a user without password, ";" or "?" (those take
-# the general path, which reads the same URIs the same way).
+# the general path, which reads the same URIs the same way). Every piece is a class that cannot overlap
+# its neighbour, so a hostile URI costs one linear scan.
+_USER = r"[A-Za-z0-9\-_.!~*'()&=+$,%/]+"
+_HOST = r"[A-Za-z0-9_][A-Za-z0-9\-_.]*|\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]"
+_PARAMS = r"(?:;[^;=?@\s<>\"]+(?:=[^;?@\s<>\"]*)?)+"
+_HNAME = r"[A-Za-z0-9\-_.!~*'()+$\[\]/?:]+"
+_HEADERS = rf"{_HNAME}=[^&\s<>\"]*(?:&{_HNAME}=[^&\s<>\"]*)*"
 _SIP_FAST_RE = re.compile(
-    r"(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$,%/]+)@)?"
-    r"([A-Za-z0-9_](?:[A-Za-z0-9\-_.]*)|\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\])"
-    r"(?::([0-9]{1,5}))?"
-    r"((?:;[^;=?@\s<>\"]+(?:=[^;?@\s<>\"]*)?)+)?"
-    r"(?:\?([A-Za-z0-9\-_.!~*'()+$\[\]/?:]+=[^&\s<>\"]*(?:&[A-Za-z0-9\-_.!~*'()+$\[\]/?:]+=[^&\s<>\"]*)*))?\Z"
+    rf"(sips?):(?:({_USER})@)?({_HOST})(?::([0-9]{{1,5}}))?({_PARAMS})?(?:\?({_HEADERS}))?\Z"
 )
+#: The same shape as a pattern to embed (one group: the port, which must still be checked <= 65535).
+SIMPLE_SIP_URI = rf"sips?:(?:{_USER}@)?(?:{_HOST})(?::([0-9]{{1,5}}))?(?:{_PARAMS})?(?:\?{_HEADERS})?"
 _USERINFO_BAD_RE = re.compile(r"[\x00-\x20\x7f<>\"\[\]{}|\\^`#]")
 _OPAQUE_BAD_RE = re.compile(r"[\x00-\x20\x7f<>\"]")
 
@@ -308,7 +327,7 @@ def _parse_sip(scheme: str, rest: str, text: str) -> SipUri:
     user: str | None = None
     password: str | None = None
     at = rest.find("@")
-    if at >= 0 and rest.find("?", 0, at) < 0:
+    if at >= 0 and _userinfo_ends_at(rest, at):
         userinfo, rest = rest[:at], rest[at + 1 :]
         if not userinfo or _USERINFO_BAD_RE.search(userinfo) is not None:
             raise SipParseError(f"bad user part in {text[:80]!r}")
@@ -322,6 +341,14 @@ def _parse_sip(scheme: str, rest: str, text: str) -> SipUri:
         raise SipParseError(f"bad host, port, parameters or headers in {text[:80]!r}")
     host, port_text, params_text, headers_text = match.groups()
     return _build_sip(scheme, user, password, host, port_text, params_text, headers_text, text)
+
+
+def _userinfo_ends_at(rest: str, at: int) -> bool:
+    """Is the first "@" the end of the userinfo? A user may contain "?" (RFC 3261 §25.1 user-unreserved)
+    and peers put unescaped "@" in URI header values (``?Replaces=a@b``): when a "?" comes first, it
+    starts the headers if what precedes it reads as host[:port][;params], else it is part of the user."""
+    query = rest.find("?", 0, at)
+    return query < 0 or _HOSTPART_RE.match(rest[:query]) is None
 
 
 def _build_sip(

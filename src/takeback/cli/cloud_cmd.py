@@ -1,0 +1,116 @@
+"""``takeback cloud``: run the Genesys Cloud emulator (SIP side + Platform API subset) on one org.yaml.
+
+Exit codes (DESIGN.md §3): 0 after SIGTERM/SIGINT, 2 for a configuration or usage problem (nothing is
+started). Without ``-c`` the built-in ``examples/org.yaml`` (the article's org) is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+_EXAMPLES = """examples:
+  takeback cloud                                  # built-in org: SIP udp+tcp 127.0.0.1:5070, API :8070
+  takeback cloud -c examples/org.yaml --api off   # SIP only
+  takeback cloud -c org.yaml --sip udp:127.0.0.1:5070 --api 127.0.0.1:8070 --call +18005550100
+"""
+_DEFAULT_SIP = ("udp:127.0.0.1:5070", "tcp:127.0.0.1:5070")
+_DEFAULT_API = "127.0.0.1:8070"
+
+
+def register(commands: Any) -> None:
+    cloud = commands.add_parser(
+        "cloud",
+        help="run the Genesys Cloud emulator (BYOC trunks, flows, take-back REFER, Platform API)",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cloud.add_argument("-c", "--config", metavar="org.yaml", help="the org (default: built-in example)")
+    cloud.add_argument(
+        "--sip",
+        action="append",
+        metavar="udp:HOST:PORT",
+        help="SIP listening point (udp:|tcp:HOST:PORT); repeat (default: udp+tcp 127.0.0.1:5070)",
+    )
+    cloud.add_argument("--api", metavar="HOST:PORT", help=f"REST listener or 'off' (default {_DEFAULT_API})")
+    cloud.add_argument("--media-address", metavar="IP", help="RTP address (default: the SIP address)")
+    cloud.add_argument("--rtp-ports", metavar="MIN-MAX", default="16384-32767", help="RTP port range")
+    cloud.add_argument(
+        "--call", metavar="DID", help="once started, place one simulated PSTN call to this DID"
+    )
+    cloud.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    cloud.set_defaults(handler=_run)
+
+
+def _listeners(specs: list[str] | None) -> list[str]:
+    from takeback.net import parse_listen_spec
+
+    parsed = [parse_listen_spec(spec) for spec in (specs or _DEFAULT_SIP)]
+    if any(spec.transport == "TLS" for spec in parsed):
+        raise ValueError("TLS listeners are not supported by `takeback cloud` yet; use udp: or tcp:")
+    return [str(spec) for spec in parsed]
+
+
+def _host_port(text: str, what: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{what} must be HOST:PORT, not {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    if not sep or not low.isdigit() or not high.isdigit() or not 1 <= int(low) <= int(high) <= 65535:
+        raise ValueError(f"--rtp-ports must be MIN-MAX like 16384-32767, not {text!r}")
+    return int(low), int(high)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from takeback.cloud import load_builtin_org, load_org
+    from takeback.cloud.server import CloudServer
+    from takeback.observe import SipTrace
+
+    org = load_org(args.config) if args.config else load_builtin_org()
+    api_text = args.api if args.api is not None else _DEFAULT_API
+    api = None if api_text.lower() in ("off", "none", "") else _host_port(api_text, "--api")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    server = CloudServer(
+        org,
+        sip=_listeners(args.sip),
+        api=api,
+        media_address=args.media_address,
+        media_ports=_port_range(args.rtp_ports),
+        trace=SipTrace(),  # bounded; GET /emulator/v1/calls/{id} draws its ladder (`takeback call`)
+    )
+    return asyncio.run(_serve(server, args.call))
+
+
+async def _serve(server: Any, call: str | None) -> int:
+    try:
+        await server.start()
+    except OSError as exc:  # a port in use, an address not on this host: a usage error, not a crash
+        raise ValueError(f"cannot open the listeners: {exc.strerror or exc}") from None
+    endpoints = ", ".join(f"{e.transport.lower()}:{e.host}:{e.port}" for e in server.endpoints)
+    api = f"; Platform API {server.api.base_url}" if server.api is not None else "; Platform API off"
+    print(f"takeback cloud: SIP on {endpoints}{api}; org {server.org.name!r}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        if call:
+            record = await server.call(call)
+            print(f"takeback cloud: calling {call}: conversation {record.conversation_id}", flush=True)
+        await stop.wait()
+    finally:
+        await server.close()
+    print("takeback cloud: stopped", flush=True)
+    return 0

@@ -1,0 +1,223 @@
+"""Placing the INVITE of a dial plan: digest, Max Dial Timeout, failover (GENESYS.md §4.1 (5), §4.3, §11.4).
+
+For each :class:`~takeback.cloud.routing.Attempt` in order (trunks, then their SIP servers):
+
+1. build the INVITE (:func:`takeback.cloud.invite.build_invite`) with a fresh Call-ID, From tag and opaque
+   Contact token, register the leg with the edge (ACL / strict Contact, :mod:`.sipua`) and send it;
+2. a 401/407 is answered once with the trunk's Digest credentials: same Call-ID and From tag, CSeq + 1
+   (RFC 3261 §22.2; 407 per ``Policies.digest_proxy_auth``, INFERRED). A second challenge fails the attempt;
+3. no final answer within the trunk's Max Dial Timeout (or the flow's shorter Connect Timeout, RC-T2N)
+   sends CANCEL (RFC 3261 §9.1) and counts as "no answer";
+4. a final status in the trunk's retryable reason codes (``500-599``), or no answer / a transport error
+   with ``Policies.failover_on_timeout``, moves to the next attempt (:meth:`DialPlan.next_attempt`,
+   INFERRED). SIP servers marked down by the OPTIONS pinger are skipped while another one is up.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from takeback.net import Call, CallFailed, Peer
+from takeback.sip import Request
+
+from .invite import BuiltInvite, Caller, InviteParams, LocalSignalling, authorize, build_invite, contact_uri
+from .policies import Policies
+from .routing import Attempt, DialPlan
+from .sipua import EmulatorUserAgent, LegAddress
+from .trunk import Trunk
+
+__all__ = ["AttemptResult", "CallSpec", "DialResult", "Dialer"]
+
+logger = logging.getLogger("takeback.cloud.dial")
+
+#: Answers to digest challenges per attempt: one (a second challenge means the credentials are wrong).
+_AUTH_ROUNDS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """What the transfer carries, whatever the attempt: caller, conversation, UUI text, SDP offer."""
+
+    caller: Caller
+    conversation_id: str
+    uui: str | None = None
+    offer_for: Callable[[Trunk], bytes] | None = None  # the SDP offer for a trunk's codec list (§4.4)
+    timeout_s: float | None = None  # Architect Connect Timeout (RC-T2N); the trunk's limit still applies
+
+
+@dataclass(slots=True)
+class AttemptResult:
+    """How one attempt ended. ``status`` None = no final answer (timeout, transport failure) or skipped."""
+
+    index: int
+    trunk: str
+    target: str
+    call_id: str = ""
+    status: int | None = None
+    reason: str = ""
+    authenticated: bool = False
+    skipped: bool = False
+
+
+@dataclass(slots=True)
+class DialResult:
+    """The outcome of a whole dial plan: the established call (or None) and every attempt made."""
+
+    call: Call | None = None
+    attempt: Attempt | None = None
+    invite: Request | None = None
+    built: BuiltInvite | None = None
+    contact_token: str = ""
+    attempts: list[AttemptResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.call is not None
+
+    @property
+    def status(self) -> int | None:
+        """200 when connected, else the last attempt's final status (None = no answer)."""
+        if self.call is not None:
+            return 200
+        return self.attempts[-1].status if self.attempts else None
+
+
+PolicySource = Callable[[], Policies]
+DownCheck = Callable[[Attempt], bool]
+
+
+class Dialer:
+    """Runs dial plans on an :class:`EmulatorUserAgent` (module doc)."""
+
+    def __init__(
+        self,
+        ua: EmulatorUserAgent,
+        *,
+        policies: PolicySource,
+        rng: random.Random,
+        is_down: DownCheck | None = None,
+        advertise: str | None = None,
+    ) -> None:
+        self.ua = ua
+        self.policies = policies
+        self.rng = rng
+        self.is_down = is_down or (lambda attempt: False)
+        self.advertise = advertise
+
+    def local_signalling(self, transport: str) -> LocalSignalling:
+        """Our address for ``transport`` as written in Record-Route/Contact/From."""
+        endpoint = self.ua.endpoint(transport)
+        host = self.advertise or endpoint.advertise or endpoint.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return LocalSignalling(host, endpoint.port, transport.lower())
+
+    async def dial(self, plan: DialPlan, spec: CallSpec) -> DialResult:
+        """Try the plan's attempts in order until one answers (module doc)."""
+        result = DialResult()
+        index = self._usable(plan, 0)
+        for _ in range(len(plan.attempts)):
+            if index is None:
+                break
+            attempt = plan.attempts[index]
+            outcome = await self._attempt(plan, index, spec, result)
+            result.attempts.append(outcome)
+            if result.call is not None:
+                result.attempt = attempt
+                return result
+            following = plan.next_attempt(index, outcome.status)
+            index = None if following is None else self._usable(plan, following)
+        return result
+
+    def _usable(self, plan: DialPlan, start: int) -> int | None:
+        """``start`` or the next attempt whose SIP server is not marked down; ``start`` if all are down."""
+        for index in range(start, len(plan.attempts)):
+            if not self.is_down(plan.attempts[index]):
+                return index
+        return start if start < len(plan.attempts) else None
+
+    def _params(self, attempt: Attempt, plan: DialPlan, spec: CallSpec) -> InviteParams:
+        rng = self.rng
+        offer = spec.offer_for(attempt.trunk) if spec.offer_for is not None else b""
+        return InviteParams(
+            number=plan.number,
+            caller=spec.caller,
+            conversation_id=spec.conversation_id,
+            call_id=_uuid(rng),
+            from_tag=f"gc-{rng.getrandbits(32):08x}",
+            contact_token=f"{rng.getrandbits(48):012x}",
+            offer=offer,
+            uui=spec.uui,
+        )
+
+    async def _attempt(self, plan: DialPlan, index: int, spec: CallSpec, result: DialResult) -> AttemptResult:
+        attempt = plan.attempts[index]
+        trunk = attempt.trunk
+        outcome = AttemptResult(index, trunk.name, str(attempt.proxy))
+        if attempt.proxy is None:
+            outcome.reason = "the trunk has no SIP server"
+            return outcome
+        local = self.local_signalling(trunk.protocol)
+        params = self._params(attempt, plan, spec)
+        built = build_invite(trunk, attempt, params, local, self.policies())
+        outcome.call_id = params.call_id
+        contact = contact_uri(local, params.contact_token)
+        self.ua.register_leg(LegAddress(params.call_id, contact, params.contact_token, trunk))
+        dest = Peer(trunk.protocol.upper(), attempt.proxy.host, attempt.proxy.port)
+        timeout = _timeout(trunk.max_dial_timeout_s, spec.timeout_s)
+        call = await self._send(built.request, dest, timeout, attempt, outcome)
+        if call is None:
+            self.ua.forget_leg(params.call_id)
+            logger.info("attempt %d to %s: %s %s", index, outcome.target, outcome.status, outcome.reason)
+            return outcome
+        outcome.status, outcome.reason = 200, "OK"
+        result.call, result.invite, result.built = call, call.invite, built
+        result.contact_token = params.contact_token
+        return outcome
+
+    async def _send(
+        self, request: Request, dest: Peer, timeout: float, attempt: Attempt, outcome: AttemptResult
+    ) -> Call | None:
+        """One INVITE plus at most one authenticated retry; fills ``outcome`` on failure."""
+        for round_ in range(_AUTH_ROUNDS + 1):
+            try:
+                return await self.ua.send_invite(request, dest, timeout=timeout)
+            except TimeoutError:
+                outcome.status, outcome.reason = None, "max dial timeout (CANCEL sent)"
+                return None
+            except CallFailed as exc:
+                retry = self._challenge_answer(exc, request, attempt) if round_ < _AUTH_ROUNDS else None
+                if retry is None:
+                    # A 408/503 made up locally (Timer B, transport error) is "no answer" (§4.1 (5)).
+                    outcome.status = exc.status if exc.response is not None else None
+                    outcome.reason = exc.reason
+                    return None
+                request = retry
+                outcome.authenticated = True
+        return None
+
+    def _challenge_answer(self, exc: CallFailed, request: Request, attempt: Attempt) -> Request | None:
+        """§4.3: 401 WWW-Authenticate, or 407 Proxy-Authenticate when the policy allows (INFERRED)."""
+        response = exc.response
+        if response is None or exc.status not in (401, 407):
+            return None
+        proxy = exc.status == 407
+        if proxy and not self.policies().digest_proxy_auth:
+            return None
+        values = response.headers.get_raw("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+        cnonce = f"{self.rng.getrandbits(64):016x}"
+        return authorize(request, values, attempt.trunk, proxy=proxy, cnonce=cnonce)
+
+
+def _timeout(trunk_limit: float, connect_timeout: float | None) -> float:
+    """The Max Dial Timeout, shortened by the flow's Connect Timeout [DOC RC-T2N: they interact]."""
+    return min(trunk_limit, connect_timeout) if connect_timeout else trunk_limit
+
+
+def _uuid(rng: random.Random) -> str:
+    """A UUID-shaped Call-ID like the ones Genesys uses (GENESYS.md §4.2, 3P-ANA) from the injected rng."""
+    text = f"{rng.getrandbits(128):032x}"
+    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-a{text[17:20]}-{text[20:]}"

@@ -1,0 +1,428 @@
+"""The device server: listeners, access policy, calls, apps, records, health, draining.
+
+What happens to a request (GENESYS.md §4.3, §10, §12):
+
+* Every **request** from a source outside ``access.ip_acl`` is dropped before the SIP core sees it
+  (``acl_action: drop``: no 100 Trying, no transaction, nothing learnt by a scanner) or answered 403.
+* An initial **INVITE** goes through :class:`~takeback.device.access.AccessPolicy` (token, Digest, DNIS,
+  UUI token). Refused: the response, one records row, a rate-limited log line. Accepted: a
+  :class:`~takeback.device.call.Call` handed to the app (the built-in flow or ``module:function``).
+* Out-of-dialog **OPTIONS**: 200 with Allow/Accept/Supported while healthy, 503 + Retry-After while draining
+  (GENESYS.md §12 item 17: a dispatcher must take a draining node out of its pool).
+* **SIGTERM** (:meth:`DeviceServer.drain`): new INVITEs get 503, running calls finish within
+  ``drain_timeout`` and are hung up after it, then the process exits.
+
+Re-INVITE hold/unhold (mirrored direction, RFC 3264 §8.4) and session timers (422 / refresh, RFC 4028) are
+handled per call (:mod:`takeback.device.call`) and by the SIP core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from takeback.media import EspeakTts, MediaScheduler, PortAllocator, PromptLibrary
+from takeback.net import Call as NetCall
+from takeback.net import IncomingRequest, Peer, UserAgent, parse_listen_spec
+from takeback.net.tls import TlsConfig
+from takeback.sip import Request, Response, SipParseError
+from takeback.uui import decode_uui
+
+from .access import AccessPolicy, Decision, LogOnce, Verdict, dnis_of
+from .call import ALLOW, Call, CallServices, user_of, uui_header_text
+from .config import DeviceConfig
+from .errors import CallEnded
+from .flow import run_flow
+from .http import StatusHttpServer
+from .preflight import load_app, preflight
+from .records import CallRecords, read_recent
+from .validation import ConfigError, Problem
+
+__all__ = ["App", "DeviceServer", "DeviceUserAgent"]
+
+logger = logging.getLogger("takeback.device")
+
+App = Callable[[Call], Awaitable[Any]]
+_FINAL_OUTCOME = {
+    "remote-bye": "peer-hangup",
+    "local-bye": "hangup",
+    "cancelled": "cancelled",
+    "no-ack": "no-ack",
+    "rejected": "hangup",
+}
+
+
+class DeviceUserAgent(UserAgent):
+    """A :class:`UserAgent` whose transports drop requests from sources outside the IP ACL.
+
+    The filter sits in front of the SIP core on purpose: a request the core has seen gets a server
+    transaction, an automatic 100 Trying (RFC 3261 §17.2.1) and retransmission handling, which is exactly
+    what "drop silently" must not do.
+    """
+
+    def __init__(self, *args: Any, policy: AccessPolicy, on_drop: Callable[[Peer, str], None], **kw: Any):
+        super().__init__(*args, **kw)
+        self.policy = policy
+        self.on_drop = on_drop
+
+    def _dropped(self, peer: Peer) -> bool:
+        refused = self.policy.check_source(peer.host)
+        if refused is not None and refused.verdict is Verdict.DROP:
+            self.on_drop(peer, refused.reason)
+            return True
+        return False
+
+    def message_received(self, message: Request | Response, peer: Peer) -> None:
+        if isinstance(message, Request) and self._dropped(peer):
+            return
+        super().message_received(message, peer)
+
+    def parse_error(self, error: SipParseError, peer: Peer, data: bytes | None) -> None:
+        if self._dropped(peer):
+            return
+        super().parse_error(error, peer, data)
+
+
+async def _no_app(call: Call) -> None:  # until start() resolves the configured app
+    await call.hangup()
+
+
+class DeviceServer:
+    """One device process. ``await start()``, then ``await wait_closed()``; ``drain()`` for SIGTERM.
+
+    ``app`` overrides ``config.app`` (a coroutine function taking a :class:`Call`); ``cwd`` is where the
+    default records file goes; ``listen``/``http`` override the configured listeners (CLI ``--listen``,
+    ``--http``); ``digest_key`` fixes the nonce key (tests, several processes).
+    """
+
+    def __init__(
+        self,
+        config: DeviceConfig,
+        *,
+        app: App | None = None,
+        cwd: Path | None = None,
+        listen: list[str] | None = None,
+        http: tuple[str, int] | bool | None = True,
+        digest_key: bytes | None = None,
+    ) -> None:
+        self.config = config
+        self.listen = [str(parse_listen_spec(spec)) for spec in listen] if listen else list(config.listen)
+        self.media_address = config.media_address_for([parse_listen_spec(spec) for spec in self.listen])
+        self.http_address = config.http if http is True else (None if http is False else http)
+        self.records_path = config.records_path(cwd)
+        self.policy = AccessPolicy(config.access, digest_key=digest_key)
+        self._app = app
+        self._run_app: App = _no_app
+        self.calls: set[Call] = set()
+        self.draining = False
+        self.started_at = 0.0
+        self.stats: dict[str, int] = {}
+        self.refused: dict[str, int] = {}
+        self._log_once = LogOnce(config.access.log_interval)
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.ua: DeviceUserAgent | None = None
+        self.records: CallRecords | None = None
+        self.http: StatusHttpServer | None = None
+        self.services: CallServices | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    async def start(self) -> DeviceServer:
+        """Check everything, then open records, media, SIP and HTTP; nothing is left half-started."""
+        problems = preflight(self.config)
+        if self.media_address is None:
+            problems.append(
+                Problem("media.address", "is required when every listener binds a wildcard address")
+            )
+        if problems:
+            raise ConfigError(problems)
+        app = self._resolve_app()
+        try:
+            self.records = CallRecords(self.records_path, synchronous=self.config.records.synchronous).start()
+        except Exception as exc:
+            raise ConfigError([Problem("records.path", str(exc))]) from None
+        try:
+            await self._start_runtime(app)
+        except BaseException:
+            await self.close()
+            raise
+        self.started_at = time.time()
+        logger.info("device listening on %s", ", ".join(str(e) for e in self.endpoints))
+        return self
+
+    def _resolve_app(self) -> App:
+        if self._app is not None:
+            return self._app
+        if self.config.app.module is not None:
+            function = load_app(self.config.app.module)
+            return function
+        steps = self.config.app.flow or []
+        number = self.config.take_back.number
+
+        async def flow(call: Call) -> None:
+            await run_flow(call, steps, default_number=number)
+
+        return flow
+
+    async def _start_runtime(self, app: App) -> None:
+        config = self.config
+        media = config.media
+        address = self.media_address
+        assert address is not None  # checked in start()
+        scheduler = MediaScheduler()
+        ports = PortAllocator(address, media.port_range[0], media.port_range[1], dscp=None)
+        prompts = PromptLibrary(EspeakTts(config.tts_cache_dir(), voice=media.voice))
+        self.services = CallServices(config, self.records, scheduler, ports, prompts, address, self.stats)
+        self._run_app = app
+        tls = None
+        if config.tls is not None:
+            tls = TlsConfig(
+                certfile=config.tls.certfile, keyfile=config.tls.keyfile, cafile=config.tls.cafile
+            )
+        timer = config.session_timer
+        core_options: dict[str, Any] = {
+            "user_agent": config.user_agent,
+            "contact_user": "device",
+            "allow": ALLOW,
+            "supported": ("timer",) if timer.enabled else (),
+            "min_se": timer.min_se if timer.enabled else 0,
+            "refer_timeout": config.take_back.timeout + 1.0,
+        }
+        self.ua = DeviceUserAgent(
+            self.listen, tls=tls, core_options=core_options, policy=self.policy, on_drop=self._on_drop
+        )
+        self.ua.on_call = self._on_call
+        self.ua.on_request = self._on_request
+        await self.ua.start()
+        if self.http_address is not None:
+            self.http = StatusHttpServer(
+                *self.http_address,
+                healthy=lambda: not self.draining,
+                status=self.status,
+                metrics=self.metrics,
+                calls=self._recent_calls,
+            )
+            await self.http.start()
+
+    @property
+    def endpoints(self) -> list[Any]:
+        return self.ua.endpoints if self.ua is not None else []
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Stop taking calls (INVITE and OPTIONS get 503), let running calls end, then close."""
+        if self.draining:
+            return
+        self.draining = True
+        limit = self.config.drain_timeout if timeout is None else timeout
+        logger.info("draining: %d call(s) running, waiting up to %.0f s", len(self.calls), limit)
+        deadline = time.monotonic() + limit
+        while self.calls and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        for call in list(self.calls):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(call.hangup(), 5.0)
+        await self.close()
+
+    async def close(self) -> None:
+        """Close HTTP, SIP and media, then commit and close the records (running calls are abandoned,
+        recorded with end reason ``shutdown``; :meth:`drain` is the graceful way)."""
+        for call in list(self.calls):
+            call.abandon("shutdown")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2.0)
+        if self.http is not None:
+            await self.http.close()
+        if self.ua is not None:
+            await self.ua.close()
+        if self.services is not None:
+            self.services.scheduler.close()
+        if self.records is not None:
+            await asyncio.to_thread(self.records.close)
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # -- requests ---------------------------------------------------------------------------------------
+
+    def _on_drop(self, peer: Peer, reason: str) -> None:
+        self._count_refusal(reason)
+        self._log_refusal(peer.host, reason, f"request from {peer.host}:{peer.port} dropped (outside ip_acl)")
+
+    def _on_request(self, incoming: IncomingRequest) -> None:
+        """Out-of-dialog requests: OPTIONS health (§12 item 17), 403 outside the ACL, else the defaults."""
+        if incoming.call is not None:
+            return
+        refused = self.policy.check_source(incoming.peer.host)
+        if refused is not None and refused.status is not None:
+            self._count_refusal(refused.reason)
+            incoming.respond(refused.status, refused.reason_phrase)
+            return
+        if incoming.method != "OPTIONS":
+            return
+        if self.draining:
+            incoming.respond(503, "Service Unavailable", headers=[("Retry-After", "30")])
+            return
+        headers = [("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "timer")]
+        incoming.respond(200, headers=headers)
+
+    def _on_call(self, net_call: NetCall) -> None:
+        task = asyncio.ensure_future(self._handle_call(net_call))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle_call(self, net_call: NetCall) -> None:
+        invite = net_call.invite
+        peer = net_call.peer
+        assert peer is not None and self.services is not None
+        now = time.time()
+        self._count("invites")
+        fields = self._invite_fields(invite, peer, now)
+        from_tag = invite.from_.tag or ""
+        if self.draining or (self.config.max_calls and len(self.calls) >= self.config.max_calls):
+            reason = "draining" if self.draining else "max-calls"
+            net_call.respond(503, "Service Unavailable", headers=[("Retry-After", "5")])
+            self._begin(invite.call_id, from_tag, **fields, access=reason, invite_status=503,
+                        outcome="refused", end_at=now)  # fmt: skip
+            self._count_refusal(reason)
+            return
+        decision = self.policy.check(invite, peer.host, now)
+        if decision.verdict is not Verdict.ACCEPT:
+            self._refuse(net_call, decision, fields, now)
+            return
+        call = Call(net_call, self.services)
+        self._begin(invite.call_id, from_tag, **fields, auth=decision.auth, access="ok", outcome="accepted")
+        self.calls.add(call)
+        self._count("calls_accepted")
+        call.watch()
+        try:
+            await self._run(call)
+        finally:
+            try:
+                await self._finish(call)
+            finally:
+                self.calls.discard(call)  # only once its record is committed
+
+    async def _run(self, call: Call) -> None:
+        try:
+            await self._run_app(call)
+        except CallEnded:
+            pass
+        except Exception:
+            logger.exception("app failed on call %s", call.call_id)
+            call.outcome = "app-error"
+            self._count("app_errors")
+        with contextlib.suppress(Exception):
+            if not call.ended and not call.taken_back:
+                await call.hangup()
+
+    async def _finish(self, call: Call) -> None:
+        await call.wait_ended(10.0)
+        outcome = call.outcome
+        if outcome in ("accepted", "answered"):
+            outcome = _FINAL_OUTCOME.get(call.end_reason or "", "ended")
+        self._count(f"outcome_{outcome}")
+        if self.records is not None:
+            self.records.update(call.call_id, call.from_tag, outcome=outcome)
+            with contextlib.suppress(Exception):
+                await self.records.barrier()  # a completed call is on disk before it leaves
+
+    def _refuse(self, net_call: NetCall, decision: Decision, fields: dict[str, Any], now: float) -> None:
+        invite = net_call.invite
+        if decision.verdict is Verdict.RESPOND and decision.status is not None:
+            net_call.respond(decision.status, decision.reason_phrase, headers=decision.headers)
+        challenged = decision.status in (401, 407)
+        self._begin(
+            invite.call_id, invite.from_.tag or "", **fields, auth=decision.auth, access=decision.reason,
+            invite_status=decision.status, outcome="challenged" if challenged else "refused",
+            detail=decision.detail, end_at=None if challenged else now,
+        )  # fmt: skip
+        self._count_refusal(decision.reason)
+        if not challenged:
+            peer = net_call.peer
+            host = peer.host if peer is not None else "?"
+            self._log_refusal(
+                host, decision.reason, f"INVITE from {host} refused {decision.status}: {decision.detail}"
+            )
+
+    def _invite_fields(self, invite: Request, peer: Peer, now: float) -> dict[str, Any]:
+        cnv = invite.headers.get("x-inin-cnv")
+        return {
+            "conversation_id": cnv.strip() if cnv else None,
+            "caller": user_of(invite.from_.uri),
+            "dnis": dnis_of(invite),
+            "source_ip": peer.host,
+            "source_port": peer.port,
+            "transport": peer.transport,
+            "uui_in_raw": uui_header_text(invite),
+            "uui_in": decode_uui(invite.headers).text,
+            "invite_at": now,
+        }
+
+    def _begin(self, call_id: str, from_tag: str, **fields: Any) -> None:
+        if self.records is not None:
+            self.records.begin(call_id, from_tag, **fields)
+
+    # -- bookkeeping ------------------------------------------------------------------------------------
+
+    def _count(self, name: str) -> None:
+        self.stats[name] = self.stats.get(name, 0) + 1
+
+    def _count_refusal(self, reason: str) -> None:
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+
+    def _log_refusal(self, source: str, reason: str, message: str) -> None:
+        suppressed = self._log_once.check((source, reason), time.monotonic())
+        if suppressed is not None:
+            extra = f" (and {suppressed} more since the last report)" if suppressed else ""
+            logger.warning("%s%s", message, extra)
+
+    def status(self) -> dict[str, Any]:
+        ua = self.ua
+        return {
+            "state": "draining" if self.draining else "running",
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "listen": [str(e) for e in self.endpoints],
+            "calls_active": len(self.calls),
+            "stats": dict(self.stats),
+            "refused": dict(self.refused),
+            "records": {
+                "path": str(self.records_path),
+                "written": self.records.written if self.records else 0,
+                "failed": self.records.failed if self.records else 0,
+            },
+            "sip": ua.counters.snapshot() if ua is not None else {},
+        }
+
+    def metrics(self) -> str:
+        lines = [
+            "# TYPE takeback_device_calls_active gauge",
+            f"takeback_device_calls_active {len(self.calls)}",
+            "# TYPE takeback_device_draining gauge",
+            f"takeback_device_draining {int(self.draining)}",
+            "# TYPE takeback_device_events_total counter",
+        ]
+        lines += [f'takeback_device_events_total{{event="{k}"}} {v}' for k, v in sorted(self.stats.items())]
+        lines.append("# TYPE takeback_device_refused_total counter")
+        lines += [
+            f'takeback_device_refused_total{{reason="{k}"}} {v}' for k, v in sorted(self.refused.items())
+        ]
+        if self.ua is not None:
+            lines.append("# TYPE takeback_sip_total counter")
+            lines += [
+                f'takeback_sip_total{{counter="{k}"}} {v}' for k, v in self.ua.counters.snapshot().items()
+            ]
+        return "\n".join(lines) + "\n"
+
+    async def _recent_calls(self, n: int) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(read_recent, self.records_path, n)

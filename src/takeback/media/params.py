@@ -1,0 +1,106 @@
+"""Plain-value description of one negotiated media stream.
+
+The SDP layer (``takeback.sdp``) produces the negotiation result; the device copies the few values the media
+runtime needs into :class:`MediaParams`. Keeping this a small frozen dataclass of builtins means the media
+layer does not depend on the SDP package's types, and a re-INVITE (hold, unhold, new media server) is just
+``session.update(direction=..., remote=...)`` with a new value object.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["DIRECTIONS", "Direction", "MediaParams", "is_null_address", "params_from_negotiated"]
+
+Direction = Literal["sendrecv", "sendonly", "recvonly", "inactive"]
+DIRECTIONS: tuple[Direction, ...] = ("sendrecv", "sendonly", "recvonly", "inactive")
+
+Address = tuple[str, int]
+
+
+def is_null_address(host: str) -> bool:
+    """True for the RFC 2543-style hold address ``c=IN IP4 0.0.0.0`` (and its IPv6 spelling ``::``).
+
+    RFC 3264 §8.4 replaced this with ``a=sendonly``, but Genesys' premises notes still list re-INVITE hold
+    with 0.0.0.0 (GENESYS.md §4.4), so both spellings must mean "do not send there".
+    """
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaParams:
+    """What was agreed for one audio stream, from *our* point of view.
+
+    ``direction`` is the attribute we put in our SDP: ``sendonly`` means we send and do not expect media
+    (we hold the peer), ``recvonly`` means we only listen (the peer holds us), ``inactive`` means neither.
+    ``remote`` is the address from the peer's SDP; symmetric RTP may later replace it with the address the
+    peer's packets really come from (see :class:`takeback.media.session.MediaSession`).
+    """
+
+    codec: str = "PCMU"
+    payload_type: int = 0
+    clock_rate: int = 8000
+    remote: Address | None = None
+    ptime: int = 20
+    dtmf_payload_type: int | None = 101
+    direction: Direction = "sendrecv"
+    remote_rtcp: Address | None = None
+    remote_ssrc: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.payload_type <= 127:  # 7-bit PT field, RFC 3550 §5.1
+            raise ValueError(f"payload_type {self.payload_type} outside 0..127")
+        if self.dtmf_payload_type is not None and not 0 <= self.dtmf_payload_type <= 127:
+            raise ValueError(f"dtmf_payload_type {self.dtmf_payload_type} outside 0..127")
+        if self.dtmf_payload_type == self.payload_type:
+            raise ValueError("telephone-event and audio must use different payload types")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, not {self.direction!r}")
+        if self.ptime <= 0 or self.clock_rate <= 0:
+            raise ValueError("ptime and clock_rate must be positive")
+        if self.remote is not None and not 0 <= self.remote[1] <= 0xFFFF:
+            raise ValueError(f"remote port {self.remote[1]} outside 0..65535")
+
+    @property
+    def remote_is_null(self) -> bool:
+        """The peer gave no usable address (none yet, c=0.0.0.0 hold, or port 0 = stream rejected)."""
+        return self.remote is None or self.remote[1] == 0 or is_null_address(self.remote[0])
+
+    @property
+    def may_send(self) -> bool:
+        """We are allowed to send RTP (RFC 3264 §6.1: not to a recvonly/inactive stream, not to 0.0.0.0)."""
+        return self.direction in ("sendrecv", "sendonly") and not self.remote_is_null
+
+    @property
+    def expects_media(self) -> bool:
+        """The peer is supposed to send us RTP, so silence from it means trouble (inactivity detection)."""
+        return self.direction in ("sendrecv", "recvonly") and not self.remote_is_null
+
+    @property
+    def samples_per_packet(self) -> int:
+        """RTP timestamp increment per packet (RFC 3551 §4.1: clock rate x packetisation time)."""
+        return self.clock_rate * self.ptime // 1000
+
+
+def params_from_negotiated(media: object) -> MediaParams:
+    """Build :class:`MediaParams` from an SDP negotiation result, read by attribute name (duck typing).
+
+    Works with ``takeback.sdp.NegotiatedMedia`` (``codec.name``, ``codec.payload_type``, ``codec.clock_rate``,
+    ``remote_address``, ``remote_port``, ``ptime``, ``telephone_event_payload_type``, ``direction``) without
+    importing it, so the media layer stays independent of the SDP package's types.
+    """
+    source: Any = media
+    return MediaParams(
+        codec=source.codec.name,
+        payload_type=source.codec.payload_type,
+        clock_rate=source.codec.clock_rate,
+        remote=(source.remote_address, source.remote_port),
+        ptime=source.ptime,
+        dtmf_payload_type=source.telephone_event_payload_type,
+        direction=str(source.direction),  # type: ignore[arg-type]  # a StrEnum or a plain string
+    )
