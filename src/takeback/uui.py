@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from .sip import Headers, SipParseError, SipUri, TelUri, parse_name_addr, parse_uri
+from .sip.params import unquote
 from .sip.uri import HEADER_SAFE, unescape
 
 __all__ = [
@@ -417,7 +418,7 @@ def _split_uui_value(value: str, draft: _Draft) -> tuple[str, dict[str, str | No
     parts = _split_outside_quotes(value, ";")
     data = parts[0].strip(" \t")
     if data.startswith('"'):
-        data = _unquote(data)
+        data = unquote(data)
         draft.warnings.append(UuiWarning("quoted-data", "uui-data is a quoted-string (RFC 7433 §4.1)"))
     params: dict[str, str | None] = {}
     for part in parts[1:]:
@@ -427,7 +428,7 @@ def _split_uui_value(value: str, draft: _Draft) -> tuple[str, dict[str, str | No
             continue
         if key in params:
             raise _Discard("duplicate-param", f"parameter {key!r} given twice")
-        params[key] = _unquote(pvalue.strip(" \t")) if eq else None
+        params[key] = unquote(pvalue.strip(" \t")) if eq else None
     return data, params
 
 
@@ -518,20 +519,6 @@ def _split_outside_quotes(text: str, sep: str) -> list[str]:
         raise _Discard("bad-quoting", f"unterminated quoted string in {text[:40]!r}")
     parts.append(text[start:])
     return parts
-
-
-def _unquote(text: str) -> str:
-    """quoted-string → content, resolving ``\\`` escapes (RFC 3261 §25.1)."""
-    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
-        return text
-    out: list[str] = []
-    i, inner = 0, text[1:-1]
-    while i < len(inner):
-        if inner[i] == "\\" and i + 1 < len(inner):
-            i += 1
-        out.append(inner[i])
-        i += 1
-    return "".join(out)
 
 
 # ------------------------------------------------------------------------------------------ Refer-To

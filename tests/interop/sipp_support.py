@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SIPP = shutil.which("sipp")
-SCENARIOS = Path("/work/shared/sipp")
-if not SCENARIOS.is_dir():  # CI lays shared/ beside the checkout
-    SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "sipp"
+# The project's shared/ folder lies beside the checkout (developers and CI alike).
+SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "sipp"
+if not SCENARIOS.is_dir():
+    SCENARIOS = Path("/work/shared/sipp")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -384,3 +384,27 @@ def classify(
             return Classification(number, tuple(passes), stable=True)
         current = out
     return Classification(number, tuple(passes), stable=False)
+
+
+def plan_to_api(plan: NumberPlan) -> dict[str, Any]:
+    """A ``NumberPlan`` body (GENESYS.md §9.3) of an org.yaml plan; no ``id``: the merge adds it.
+
+    ``interCountryCode`` country codes travel as ``numbers`` items (INFERRED, as the emulator does);
+    ``digitLength`` values are strings like the API's.
+    """
+    body: dict[str, Any] = {
+        "name": plan.name,
+        "matchType": plan.match_type,
+        "classification": plan.classification,
+    }
+    if plan.numbers:
+        body["numbers"] = [{"start": rng.start, "end": rng.end} for rng in plan.numbers]
+    if plan.country_codes:
+        body["numbers"] = [{"start": code, "end": code} for code in plan.country_codes]
+    if plan.digit_length is not None:
+        body["digitLength"] = {"start": str(plan.digit_length.start), "end": str(plan.digit_length.end)}
+    if plan.match_type == "regex":
+        body["match"] = plan.match
+        if plan.normalized_format:
+            body["normalizedFormat"] = plan.normalized_format
+    return body

@@ -344,9 +344,7 @@ def load_org(source: str | os.PathLike[str]) -> Org:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(
-            [Problem(str(path), f"cannot read: {exc.strerror or exc}")], source=str(path)
-        ) from None
+        raise ConfigError([Problem("", f"cannot read: {exc.strerror or exc}")], source=str(path)) from None
     return parse_org(read_yaml(text, source=str(path)), source=str(path))
 
 

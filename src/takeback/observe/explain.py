@@ -24,6 +24,7 @@ from typing import Any, Literal
 from takeback.sdp import SdpParseError, SessionDescription, parse_sdp
 from takeback.sip import NameAddr, Request, Response, SipParseError, SipUri, TelUri, parse_message
 from takeback.sip.authparams import parse_auth_header
+from takeback.sip.sipfrag import parse_sipfrag
 from takeback.uui import (
     UUI_HEADER,
     X_UUI_HEADER,
@@ -34,7 +35,8 @@ from takeback.uui import (
     parse_refer_to,
 )
 
-from .paste import MAX_PASTE, STATUS_LINE, Finding, Level, Pasted, normalize_paste
+from .explain_model import DigestInfo, MediaInfo, NotifyInfo, Party, ReferToInfo, SdpInfo, UuiHeader
+from .paste import MAX_PASTE, Finding, Level, Pasted, normalize_paste
 
 __all__ = [
     "DigestInfo",
@@ -65,91 +67,6 @@ def _info(code: str, message: str) -> Finding:
 
 def _warn(code: str, message: str) -> Finding:
     return Finding("warn", code, message)
-
-
-# ------------------------------------------------------------------------------------- explanation
-
-
-@dataclass(frozen=True, slots=True)
-class Party:
-    """From or To: the URI as written, the display name, the user part and the dialog tag."""
-
-    uri: str
-    display: str | None
-    user: str | None
-    tag: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class UuiHeader:
-    """One UUI header line decoded on its own (``data``: what it alone would give as ``Call.UUIData``)."""
-
-    name: str
-    value: str
-    header_type: str | None
-    encoding: str | None
-    encoding_defaulted: bool
-    pd: str | None
-    data: str | None
-    warnings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ReferToInfo:
-    """The take-back target (GENESYS.md §6, §12.1); ``call_uui_data`` is what the flow would see."""
-
-    value: str
-    number: str | None
-    scheme: str | None
-    host: str | None
-    bracketed: bool
-    spelling: str | None
-    rfc_correct: bool
-    call_uui_data: str | None
-    uui_header_type: str | None
-    uui_encoding: str | None
-    uui_pd: str | None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestInfo:
-    """A Digest challenge or credentials, minus the secrets (no nonce, no response hash)."""
-
-    header: str
-    scheme: str
-    realm: str | None
-    username: str | None
-    algorithm: str | None
-    qop: str | None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MediaInfo:
-    media: str
-    port: int
-    proto: str
-    address: str | None
-    direction: str
-    codecs: tuple[str, ...]
-    telephone_event: int | None
-    srtp: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SdpInfo:
-    address: str | None
-    media: tuple[MediaInfo, ...]
-    hold: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NotifyInfo:
-    event: str | None
-    subscription_state: str | None
-    content_type: str | None
-    sipfrag: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,9 +459,11 @@ def _notify_findings(message: Request) -> list[Finding]:
 
 
 def _sipfrag_status(body: bytes) -> int | None:
-    first = body.decode("utf-8", "replace").strip().split("\n", 1)[0].strip()
-    match = STATUS_LINE.match(first)
-    return int(first.split()[1]) if match else None
+    try:
+        fragment = parse_sipfrag(body.strip())
+    except SipParseError:
+        return None
+    return fragment.status if isinstance(fragment, Response) else None
 
 
 def _response_findings(message: Response, method: str) -> list[Finding]:

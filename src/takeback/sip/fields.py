@@ -273,7 +273,10 @@ class Headers:
         return self.keys.count(header_key(name))
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and header_key(name) in self.index()
+        if not isinstance(name, str):
+            return False
+        first = self._first
+        return (_KEYS.get(name) or _slow_key(name)) in (first if first is not None else self.index())
 
     def __getitem__(self, name: str) -> str:
         value = self.get(name)

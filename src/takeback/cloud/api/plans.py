@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import ConfigError, validate_model
-from ..numberplans import MAX_NUMBER_PLANS, NumberPlan
+from ..numberplans import MAX_NUMBER_PLANS, NumberPlan, plan_to_api
 from .entities import SITES_PATH, meta_fields
 from .errors import ApiError, FieldProblem, bad_request, from_config_error, not_found
 from .params import Body
@@ -43,21 +43,10 @@ def plan_entity(state: OrgState, site_id: str, index: int, plan: NumberPlan) -> 
     meta = state.plan_registry(site_id).meta_of(plan.name)
     body: dict[str, Any] = {
         **meta_fields(meta),
-        "matchType": plan.match_type,
-        "classification": plan.classification,
+        **plan_to_api(plan),
         "priority": index + state.policies.number_plan_priority_base,
         "selfUri": f"{SITES_PATH}/{site_id}/numberplans/{meta.id}",
     }
-    if plan.numbers:
-        body["numbers"] = [{"start": rng.start, "end": rng.end} for rng in plan.numbers]
-    if plan.country_codes:
-        body["numbers"] = [{"start": code, "end": code} for code in plan.country_codes]
-    if plan.digit_length is not None:
-        body["digitLength"] = {"start": str(plan.digit_length.start), "end": str(plan.digit_length.end)}
-    if plan.match_type == "regex":
-        body["match"] = plan.match
-        if plan.normalized_format:
-            body["normalizedFormat"] = plan.normalized_format
     return body
 
 
