@@ -13,6 +13,8 @@ import logging
 import signal
 from typing import Any
 
+from takeback.net.loop import run as run_loop  # uvloop when installed
+
 _EXAMPLES = """examples:
   takeback cloud                                  # built-in org: SIP udp+tcp 127.0.0.1:5070, API :8070
   takeback cloud -c examples/org.yaml --api off   # SIP only
@@ -89,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         media_ports=_port_range(args.rtp_ports),
         trace=SipTrace(),  # bounded; GET /emulator/v1/calls/{id} draws its ladder (`takeback call`)
     )
-    return asyncio.run(_serve(server, args.call))
+    return run_loop(_serve(server, args.call), gc_tuning=True)
 
 
 async def _serve(server: Any, call: str | None) -> int:

@@ -26,6 +26,7 @@ from ..cloud.org import builtin_org_text
 from ..cloud.server import CloudServer
 from ..device.config import builtin_device_config
 from ..device.server import DeviceServer
+from ..net.loop import run as run_loop  # uvloop when installed
 from ..observe import SipTrace
 
 PSTN_NUMBER = "+18005550100"
@@ -195,4 +196,4 @@ async def _analytics_legs(base_url: str, conversation_id: str) -> list[dict[str,
 
 
 def run(out: Path, ports: DemoPorts, trace: SipTrace, progress: Progress) -> DemoResult:
-    return asyncio.run(run_demo(out, ports, trace, progress))
+    return run_loop(run_demo(out, ports, trace, progress))

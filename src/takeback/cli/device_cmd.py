@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from takeback.net.loop import run as run_loop  # uvloop when installed
+
 _EXAMPLES = """examples:
   takeback device                       # built-in demo config: udp+tcp 127.0.0.1:5080, loopback only
   takeback device -c examples/device.yaml
@@ -77,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     server = DeviceServer(config, listen=listen, http=http)
-    return asyncio.run(_serve(server))
+    return run_loop(_serve(server), gc_tuning=True)
 
 
 async def _serve(server: Any) -> int:

@@ -46,7 +46,7 @@ from takeback.sdp import (
     process_answer,
     session_id_from_time,
 )
-from takeback.sip import Request, SipUri
+from takeback.sip import Request, SipUri, TransactionError
 from takeback.sip.session_timer import supports_timer
 from takeback.uui import UUI_HEADER, X_UUI_HEADER, decode_uui, refer_to
 
@@ -392,6 +392,8 @@ class Call:
             outcome = await self.net_call.refer(value, timeout=settings.timeout)
         except RequestFailed as exc:  # the REFER transaction itself failed (timeout / transport)
             return self._take_back_failed(value, exc.status, exc.reason, accepted=False)
+        except TransactionError:  # the peer hung up between our check and the REFER (BYE race)
+            return self._take_back_failed(value, 481, "dialog ended before the REFER", accepted=False)
         if not outcome.success:
             return self._take_back_failed(value, outcome.status, outcome.reason, accepted=outcome.accepted)
         self.taken_back = True

@@ -1,4 +1,8 @@
-"""The device's HTTP status listener: ``/healthz``, ``/status`` (JSON), ``/metrics`` (Prometheus), ``/calls``.
+"""The device's HTTP status listener.
+
+``/`` the HTML status page (live and recent calls with decoded UUI and ladders, :mod:`.status_page`),
+``/calls/<Call-ID>`` one call's page, ``/healthz``, ``/status`` (JSON), ``/metrics`` (Prometheus text),
+``/calls?n=`` (JSON rows).
 
 Deliberately tiny (HTTP/1.0, GET only, one request per connection, bounded reads with a deadline): it is a
 probe target for a dispatcher or a human with curl, not a web application, and it must not add a dependency.
@@ -14,7 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = ["StatusHttpServer"]
 
@@ -22,10 +26,23 @@ logger = logging.getLogger("takeback.device.http")
 
 _MAX_REQUEST = 8192
 _READ_TIMEOUT = 5.0
+_HTML = "text/html; charset=utf-8"
+# Pages show attacker-controlled text: even if escaping failed somewhere, nothing may run or load.
+_SECURITY_HEADERS = (
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'none'; frame-ancestors 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nCache-Control: no-store\r\n"
+)
+Page = Callable[[], Awaitable[str]]
+CallPage = Callable[[str], Awaitable[str | None]]
 
 
 class StatusHttpServer:
-    """Serve ``status()``, ``metrics()`` and ``calls(n)`` on ``host:port`` (port 0 = ephemeral)."""
+    """Serve ``status()``, ``metrics()``, ``calls(n)`` and the HTML pages on ``host:port`` (0 = ephemeral).
+
+    ``page`` renders ``/`` and ``call_page`` renders ``/calls/<Call-ID>`` (None: 404); without ``page``,
+    ``/`` answers the JSON status as before.
+    """
 
     def __init__(
         self,
@@ -36,6 +53,8 @@ class StatusHttpServer:
         status: Callable[[], dict[str, Any]],
         metrics: Callable[[], str],
         calls: Callable[[int], Awaitable[list[dict[str, Any]]]],
+        page: Page | None = None,
+        call_page: CallPage | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -43,6 +62,8 @@ class StatusHttpServer:
         self._status = status
         self._metrics = metrics
         self._calls = calls
+        self._page = page
+        self._call_page = call_page
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -71,7 +92,7 @@ class StatusHttpServer:
         )
         header = (
             f"HTTP/1.0 {status} {reason}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            f"Content-Length: {len(body)}\r\n{_SECURITY_HEADERS}Connection: close\r\n\r\n"
         )
         with contextlib.suppress(ConnectionError):
             writer.write(header.encode("ascii") + body)
@@ -91,6 +112,8 @@ class StatusHttpServer:
         if path == "/healthz":
             ok = self._healthy()
             return (200, "text/plain", b"ok\n") if ok else (503, "text/plain", b"draining\n")
+        if path == "/" and self._page is not None:
+            return 200, _HTML, (await self._page()).encode("utf-8")
         if path in ("/", "/status"):
             return 200, "application/json", _json(self._status())
         if path == "/metrics":
@@ -102,6 +125,13 @@ class StatusHttpServer:
             except ValueError:
                 return 400, "text/plain", b"n must be an integer\n"
             return 200, "application/json", _json(await self._calls(n))
+        if path.startswith("/calls/") and self._call_page is not None:
+            page = await self._call_page(unquote(path.removeprefix("/calls/"), errors="replace"))
+            return (
+                (200, _HTML, page.encode("utf-8"))
+                if page is not None
+                else (404, "text/plain", b"no such call\n")
+            )
         return 404, "text/plain", b"not found\n"
 
 

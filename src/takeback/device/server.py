@@ -31,6 +31,7 @@ from takeback.media import EspeakTts, MediaScheduler, PortAllocator, PromptLibra
 from takeback.net import Call as NetCall
 from takeback.net import IncomingRequest, Peer, UserAgent, parse_listen_spec
 from takeback.net.tls import TlsConfig
+from takeback.observe import SipTrace
 from takeback.sip import Request, Response, SipParseError
 from takeback.uui import decode_uui
 
@@ -40,13 +41,17 @@ from .config import DeviceConfig
 from .errors import CallEnded
 from .flow import run_flow
 from .http import StatusHttpServer
+from .metrics import DeviceMetrics, MetricsSnapshot
 from .preflight import load_app, preflight
 from .records import CallRecords, read_recent
+from .status_page import StatusPages
 from .validation import ConfigError, Problem
 
 __all__ = ["App", "DeviceServer", "DeviceUserAgent"]
 
 logger = logging.getLogger("takeback.device")
+
+TRACE_ENTRIES = 5000  #: default bound of the in-memory SIP trace behind the status page's ladders
 
 App = Callable[[Call], Awaitable[Any]]
 _FINAL_OUTCOME = {
@@ -89,6 +94,12 @@ class DeviceUserAgent(UserAgent):
         super().parse_error(error, peer, data)
 
 
+def _listen_text(endpoint: Any) -> str:
+    """``udp:127.0.0.1:5080`` / ``tcp:[::1]:5080``: the ``--listen`` spelling, not the dataclass repr."""
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    return f"{endpoint.transport.lower()}:{host}:{endpoint.port}"
+
+
 async def _no_app(call: Call) -> None:  # until start() resolves the configured app
     await call.hangup()
 
@@ -98,7 +109,8 @@ class DeviceServer:
 
     ``app`` overrides ``config.app`` (a coroutine function taking a :class:`Call`); ``cwd`` is where the
     default records file goes; ``listen``/``http`` override the configured listeners (CLI ``--listen``,
-    ``--http``); ``digest_key`` fixes the nonce key (tests, several processes).
+    ``--http``); ``digest_key`` fixes the nonce key (tests, several processes). ``trace`` records every SIP
+    message of the device (party ``device``) for the status page's ladders; default: a new bounded one.
     """
 
     def __init__(
@@ -110,8 +122,11 @@ class DeviceServer:
         listen: list[str] | None = None,
         http: tuple[str, int] | bool | None = True,
         digest_key: bytes | None = None,
+        trace: SipTrace | None = None,
     ) -> None:
         self.config = config
+        self.trace = trace if trace is not None else SipTrace(TRACE_ENTRIES)
+        self.call_metrics = DeviceMetrics()
         self.listen = [str(parse_listen_spec(spec)) for spec in listen] if listen else list(config.listen)
         self.media_address = config.media_address_for([parse_listen_spec(spec) for spec in self.listen])
         self.http_address = config.http if http is True else (None if http is False else http)
@@ -196,18 +211,32 @@ class DeviceServer:
             "refer_timeout": config.take_back.timeout + 1.0,
         }
         self.ua = DeviceUserAgent(
-            self.listen, tls=tls, core_options=core_options, policy=self.policy, on_drop=self._on_drop
+            self.listen,
+            tls=tls,
+            core_options=core_options,
+            policy=self.policy,
+            on_drop=self._on_drop,
+            trace=self.trace.for_party("device"),
         )
         self.ua.on_call = self._on_call
         self.ua.on_request = self._on_request
         await self.ua.start()
         if self.http_address is not None:
+            assert self.records is not None  # opened in start()
+            pages = StatusPages(
+                self.records,
+                self.trace,
+                live=lambda: {call.call_id for call in self.calls},
+                status=self.status,
+            )
             self.http = StatusHttpServer(
                 *self.http_address,
                 healthy=lambda: not self.draining,
                 status=self.status,
                 metrics=self.metrics,
                 calls=self._recent_calls,
+                page=pages.index,
+                call_page=pages.call,
             )
             await self.http.start()
 
@@ -294,6 +323,7 @@ class DeviceServer:
             self._begin(invite.call_id, from_tag, **fields, access=reason, invite_status=503,
                         outcome="refused", end_at=now)  # fmt: skip
             self._count_refusal(reason)
+            self.call_metrics.call_refused("refused")
             return
         decision = self.policy.check(invite, peer.host, now)
         if decision.verdict is not Verdict.ACCEPT:
@@ -331,10 +361,14 @@ class DeviceServer:
         if outcome in ("accepted", "answered"):
             outcome = _FINAL_OUTCOME.get(call.end_reason or "", "ended")
         self._count(f"outcome_{outcome}")
+        row = None
         if self.records is not None:
             self.records.update(call.call_id, call.from_tag, outcome=outcome)
             with contextlib.suppress(Exception):
                 await self.records.barrier()  # a completed call is on disk before it leaves
+                rows = await asyncio.to_thread(self.records.get, call.call_id)
+                row = next((r for r in rows if r["from_tag"] == call.from_tag), None)
+        self.call_metrics.call_ended(outcome, row)  # latencies and the REFER result come from the row
 
     def _refuse(self, net_call: NetCall, decision: Decision, fields: dict[str, Any], now: float) -> None:
         invite = net_call.invite
@@ -347,6 +381,7 @@ class DeviceServer:
             detail=decision.detail, end_at=None if challenged else now,
         )  # fmt: skip
         self._count_refusal(decision.reason)
+        self.call_metrics.call_refused("challenged" if challenged else "refused")
         if not challenged:
             peer = net_call.peer
             host = peer.host if peer is not None else "?"
@@ -392,7 +427,7 @@ class DeviceServer:
             "state": "draining" if self.draining else "running",
             "pid": os.getpid(),
             "started_at": self.started_at,
-            "listen": [str(e) for e in self.endpoints],
+            "listen": [_listen_text(e) for e in self.endpoints],
             "calls_active": len(self.calls),
             "stats": dict(self.stats),
             "refused": dict(self.refused),
@@ -405,24 +440,21 @@ class DeviceServer:
         }
 
     def metrics(self) -> str:
-        lines = [
-            "# TYPE takeback_device_calls_active gauge",
-            f"takeback_device_calls_active {len(self.calls)}",
-            "# TYPE takeback_device_draining gauge",
-            f"takeback_device_draining {int(self.draining)}",
-            "# TYPE takeback_device_events_total counter",
-        ]
-        lines += [f'takeback_device_events_total{{event="{k}"}} {v}' for k, v in sorted(self.stats.items())]
-        lines.append("# TYPE takeback_device_refused_total counter")
-        lines += [
-            f'takeback_device_refused_total{{reason="{k}"}} {v}' for k, v in sorted(self.refused.items())
-        ]
-        if self.ua is not None:
-            lines.append("# TYPE takeback_sip_total counter")
-            lines += [
-                f'takeback_sip_total{{counter="{k}"}} {v}' for k, v in self.ua.counters.snapshot().items()
-            ]
-        return "\n".join(lines) + "\n"
+        """Prometheus text (:mod:`.metrics`): calls by outcome, auth rejections by reason, REFER outcomes,
+        latency histograms, active calls, plus the event, SIP and records counters."""
+        records = self.records
+        return self.call_metrics.render(
+            MetricsSnapshot(
+                calls_active=len(self.calls),
+                draining=self.draining,
+                events=self.stats,
+                refused=self.refused,
+                sip=self.ua.counters.snapshot() if self.ua is not None else {},
+                records_written=records.written if records else 0,
+                records_failed=records.failed if records else 0,
+                trace_evicted=self.trace.evicted,
+            )
+        )
 
     async def _recent_calls(self, n: int) -> list[dict[str, Any]]:
         return await asyncio.to_thread(read_recent, self.records_path, n)
