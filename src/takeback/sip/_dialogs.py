@@ -243,7 +243,7 @@ class DialogLayer:
         self._stop_retransmission(dialog)
         values = self.core.timer_values
         # the transaction serialised this very response a moment ago: reuse those bytes
-        sent = tx._response_bytes if tx.last_response is response else None
+        sent = tx.response_bytes if tx.last_response is response else None
         data = sent if sent is not None else bytes(response)
         state = _Retransmit2xx(tx.request.cseq.seq, data, tx.response_peer, now + values.timeout, values.t1)
         state.resend = not tx.reliable or self.core.config.retransmit_2xx_on_reliable
