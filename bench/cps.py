@@ -53,6 +53,11 @@ def sipp_uac(port: int, target_port: int, rate: int, calls: int, workdir: Path) 
         "-timeout", f"{int(limit)}s", "-timeout_error", "-nostdin",
         "-trace_stat", "-stf", "stat.csv", "-fd", "1", "-buff_size", str(4 * 1024 * 1024),
     ]  # fmt: skip
+    return run_sipp_step(args, workdir, rate, calls, limit)
+
+
+def run_sipp_step(args: list[str], workdir: Path, rate: int, calls: int, limit: float) -> dict[str, Any]:
+    """Run one bounded SIPp UAC step (``limit`` s, plus a 30 s hard stop) and read its -trace_stat CSV."""
     started = time.monotonic()
     try:
         proc = subprocess.run(

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests" / "interop"))
 
-from sipp_support import SCENARIOS, free_port, read_stats  # noqa: E402
+from sipp_support import SCENARIOS, free_port  # noqa: E402
 from tests.device.test_sipp import _with_token  # noqa: E402  (the trunk's token header, one definition)
 
-from cps import SIPP, stop_server, summarize  # noqa: E402
+from cps import SIPP, run_sipp_step, stop_server, summarize  # noqa: E402
 
 DEFAULT_RATES = (100, 250, 500, 750, 1000, 1500, 2000)
 MAX_CALLS = 10_000
@@ -125,24 +125,7 @@ def genesys_uac(workdir: Path, target_port: int, rate: int, calls: int, digest: 
     ]  # fmt: skip
     if digest:
         args += ["-au", "genesys", "-ap", "s3cret"]
-    started = time.monotonic()
-    try:
-        quiet = subprocess.DEVNULL
-        code = subprocess.run(
-            args, cwd=workdir, stdin=quiet, stdout=quiet, stderr=quiet, timeout=limit + 30, check=False
-        ).returncode
-    except subprocess.TimeoutExpired:
-        code = -9
-    stats = read_stats(workdir / "stat.csv")
-    return {
-        "rate": rate,
-        "calls": calls,
-        "exit": code,
-        "successful": int(stats.get("SuccessfulCall(C)", 0) or 0),
-        "failed": int(stats.get("FailedCall(C)", 0) or 0),
-        "retransmissions": int(stats.get("Retransmissions(C)", 0) or 0),
-        "seconds": round(time.monotonic() - started, 2),
-    }
+    return run_sipp_step(args, workdir, rate, calls, limit)
 
 
 def device_outcomes(records: Path) -> dict[str, int]:
