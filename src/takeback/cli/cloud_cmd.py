@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 from typing import Any
 
 from takeback.net.loop import run as run_loop  # uvloop when installed
@@ -19,6 +20,8 @@ _EXAMPLES = """examples:
   takeback cloud                                  # built-in org: SIP udp+tcp 127.0.0.1:5070, API :8070
   takeback cloud -c examples/org.yaml --api off   # SIP only
   takeback cloud -c org.yaml --sip udp:127.0.0.1:5070 --api 127.0.0.1:8070 --call +18005550100
+  takeback cloud -c org.yaml --sip udp:127.0.0.1:5070 --sip tls:127.0.0.1:5061 \\
+      --tls-cert genesys.pem --tls-key genesys.key --tls-ca device-ca.pem   # TLS 1.2, one-way
 """
 _DEFAULT_SIP = ("udp:127.0.0.1:5070", "tcp:127.0.0.1:5070")
 _DEFAULT_API = "127.0.0.1:8070"
@@ -36,7 +39,22 @@ def register(commands: Any) -> None:
         "--sip",
         action="append",
         metavar="udp:HOST:PORT",
-        help="SIP listening point (udp:|tcp:HOST:PORT); repeat (default: udp+tcp 127.0.0.1:5070)",
+        help="SIP listening point (udp:|tcp:|tls:HOST:PORT); repeat; replaces emulator.sip "
+        "(default: udp+tcp 127.0.0.1:5070)",
+    )
+    cloud.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="our certificate chain (PEM) for tls: listeners (emulator.tls.certfile)",
+    )
+    cloud.add_argument(
+        "--tls-key", metavar="FILE", help="its private key, unless in --tls-cert (emulator.tls.keyfile)"
+    )
+    cloud.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="CA bundle trusted for device certificates on protocol: tls trunks (emulator.tls.cafile; "
+        "default: the system store)",
     )
     cloud.add_argument("--api", metavar="HOST:PORT", help=f"REST listener or 'off' (default {_DEFAULT_API})")
     cloud.add_argument("--media-address", metavar="IP", help="RTP address (default: the SIP address)")
@@ -48,13 +66,70 @@ def register(commands: Any) -> None:
     cloud.set_defaults(handler=_run)
 
 
-def _listeners(specs: list[str] | None) -> list[str]:
+def _listeners(specs: list[str] | None, configured: list[str] | None) -> list[str]:
     from takeback.net import parse_listen_spec
 
-    parsed = [parse_listen_spec(spec) for spec in (specs or _DEFAULT_SIP)]
-    if any(spec.transport == "TLS" for spec in parsed):
-        raise ValueError("TLS listeners are not supported by `takeback cloud` yet; use udp: or tcp:")
-    return [str(spec) for spec in parsed]
+    return [str(parse_listen_spec(spec)) for spec in (specs or configured or _DEFAULT_SIP)]
+
+
+def _load(path: str | None) -> tuple[Any, Any]:
+    """(org, emulator settings) from org.yaml, or the built-in org with default settings."""
+    from takeback.cloud import ConfigError, Problem, load_builtin_org, parse_org
+    from takeback.cloud.config import EmulatorSettings, parse_emulator, read_yaml
+
+    if path is None:
+        return load_builtin_org(), EmulatorSettings()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem("", f"cannot read: {exc.strerror or exc}")], source=path) from None
+    data = read_yaml(text, source=path)
+    settings, rest = parse_emulator(data, source=path, base_dir=Path(path).resolve().parent)
+    return parse_org(rest, source=path), settings
+
+
+def _tls(args: argparse.Namespace, settings: Any, sip: list[str], source: str | None) -> Any:
+    """The TLS settings, each option over its org.yaml field; problems name whichever was used."""
+    from takeback.cloud.server import emulator_tls
+    from takeback.net.tls import TlsFileError, check_files
+
+    configured = settings.tls
+    chosen = {
+        "certfile": ("--tls-cert", args.tls_cert, configured.certfile),
+        "keyfile": ("--tls-key", args.tls_key, configured.keyfile),
+        "cafile": ("--tls-ca", args.tls_ca, configured.cafile),
+    }
+    values = {field: option if option else value for field, (_, option, value) in chosen.items()}
+    tls = emulator_tls(**values, max_version=configured.max_version)
+    listens = any(spec.lower().startswith("tls:") for spec in sip)
+    try:
+        check_files(tls, listen=listens)
+    except TlsFileError as exc:
+        raise ValueError(_tls_problem(exc, chosen, source)) from None
+    return tls
+
+
+def _tls_problem(exc: Any, chosen: dict[str, tuple[str, str | None, str | None]], source: str | None) -> str:
+    option, given, _ = chosen.get(exc.field, ("", None, None))
+    field = f"emulator.tls.{exc.field}"
+    if exc.field == "certfile" and not chosen["certfile"][1] and not chosen["certfile"][2]:
+        where = f"{field} in {source}" if source else f"{field} in org.yaml"
+        return f"a tls: listener needs {option} FILE (or {where}): our certificate chain, PEM"
+    if given:
+        return f"{option}: {exc.problem}"
+    return f"{source}: {field}: {exc.problem}" if source else f"{field}: {exc.problem}"
+
+
+def _check_trunks(org: Any, sip: list[str], source: str | None) -> None:
+    from takeback.cloud.server import tls_trunks_without_listener
+
+    for index in tls_trunks_without_listener(org, sip):
+        where = f"{source}: " if source else ""
+        name = org.trunks[index].name
+        raise ValueError(
+            f"{where}trunks[{index}].protocol: trunk {name!r} uses tls but no tls: listener is configured; "
+            "add --sip tls:HOST:5061 (or a tls: entry in emulator.sip)"
+        )
 
 
 def _host_port(text: str, what: str) -> tuple[str, int]:
@@ -72,12 +147,14 @@ def _port_range(text: str) -> tuple[int, int]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from takeback.cloud import load_builtin_org, load_org
     from takeback.cloud.server import CloudServer
     from takeback.observe import SipTrace
 
-    org = load_org(args.config) if args.config else load_builtin_org()
-    api_text = args.api if args.api is not None else _DEFAULT_API
+    org, settings = _load(args.config)
+    sip = _listeners(args.sip, settings.sip)
+    tls = _tls(args, settings, sip, args.config)
+    _check_trunks(org, sip, args.config)
+    api_text = args.api if args.api is not None else (settings.api or _DEFAULT_API)
     api = None if api_text.lower() in ("off", "none", "") else _host_port(api_text, "--api")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -85,8 +162,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     server = CloudServer(
         org,
-        sip=_listeners(args.sip),
+        sip=sip,
         api=api,
+        tls=tls,
         media_address=args.media_address,
         media_ports=_port_range(args.rtp_ports),
         trace=SipTrace(),  # bounded; GET /emulator/v1/calls/{id} draws its ladder (`takeback call`)

@@ -11,14 +11,25 @@ For each :class:`~takeback.cloud.routing.Attempt` in order (trunks, then their S
 4. a final status in the trunk's retryable reason codes (``500-599``), or no answer / a transport error
    with ``Policies.failover_on_timeout``, moves to the next attempt (:meth:`DialPlan.next_attempt`,
    INFERRED). SIP servers marked down by the OPTIONS pinger are skipped while another one is up.
+
+Max Call Rate (``trunk_maxCallRate``, GENESYS.md §3.3): each trunk with a rate has a
+:class:`CallRateLimiter` fed with the event-loop clock. An attempt over the limit is **not sent**; it is
+recorded as a skipped attempt and ``Policies.max_call_rate_exceeded`` decides what follows (INFERRED):
+``next_trunk`` (default) moves to the route's next trunk, ``fail`` ends the dial (the transfer fails).
+Every call attempt sent on the trunk counts (a failover to its next SIP server is another attempt; the
+Digest re-send is the same attempt). Inbound calls on the trunk are not counted (INFERRED: the RC does
+not say which direction the rate applies to; the emulator limits what it sends).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from takeback.net import Call, CallFailed, Peer
 from takeback.sip import Request
@@ -29,7 +40,16 @@ from .routing import Attempt, DialPlan
 from .sipua import EmulatorUserAgent, LegAddress
 from .trunk import Trunk
 
-__all__ = ["AttemptResult", "CallSpec", "DialResult", "Dialer"]
+__all__ = [
+    "AttemptResult",
+    "CallRateLimiter",
+    "CallSpec",
+    "DialResult",
+    "Dialer",
+    "SlidingWindowLimiter",
+    "TokenBucketLimiter",
+    "make_limiter",
+]
 
 logger = logging.getLogger("takeback.cloud.dial")
 
@@ -84,9 +104,80 @@ class DialResult:
             return 200
         return self.attempts[-1].status if self.attempts else None
 
+    @property
+    def reason(self) -> str:
+        """Why the dial ended without a call: the last attempt's reason ("" when connected or none)."""
+        return "" if self.call is not None or not self.attempts else self.attempts[-1].reason
+
+
+# ----- Max Call Rate (GENESYS.md §3.3): pure limiters, time passed in -----
+
+
+class CallRateLimiter(Protocol):
+    """Admits call attempts on one trunk; ``now`` is a monotonic clock in seconds."""
+
+    def admit(self, now: float) -> bool:
+        """Count an attempt made at ``now`` and return True, or return False (not counted) over the limit."""
+        ...
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` attempts in any ``window`` seconds: ``"40/5s"`` read literally (INFERRED, §3.3).
+
+    An attempt admitted at ``t`` counts until ``t + window`` (exclusive). Memory is bounded by ``limit``.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("a call rate needs at least 1 call per a positive number of seconds")
+        self.limit = limit
+        self.window = window
+        self._admitted: deque[float] = deque()
+
+    def admit(self, now: float) -> bool:
+        while self._admitted and self._admitted[0] <= now - self.window:
+            self._admitted.popleft()
+        if len(self._admitted) >= self.limit:
+            return False
+        self._admitted.append(now)
+        return True
+
+
+class TokenBucketLimiter:
+    """A bucket of ``limit`` tokens refilled at ``limit / window`` per second: "the average number of calls
+    permitted per second" [DOC RC "Configure maximum call settings"] with bursts up to ``limit`` (INFERRED).
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("a call rate needs at least 1 call per a positive number of seconds")
+        self.limit = limit
+        self.window = window
+        self._tokens = float(limit)
+        self._last: float | None = None
+
+    def admit(self, now: float) -> bool:
+        if self._last is not None and now > self._last:
+            refill = (now - self._last) * self.limit / self.window
+            self._tokens = min(float(self.limit), self._tokens + refill)
+        self._last = now if self._last is None else max(self._last, now)
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+def make_limiter(
+    rate: tuple[int, float], kind: Literal["sliding", "token_bucket"] = "sliding"
+) -> CallRateLimiter:
+    """The limiter for a Max Call Rate (:attr:`Trunk.call_rate`) per ``Policies.max_call_rate_window``."""
+    limit, window = rate
+    return SlidingWindowLimiter(limit, window) if kind == "sliding" else TokenBucketLimiter(limit, window)
+
 
 PolicySource = Callable[[], Policies]
 DownCheck = Callable[[Attempt], bool]
+Clock = Callable[[], float]
 
 
 class Dialer:
@@ -100,12 +191,16 @@ class Dialer:
         rng: random.Random,
         is_down: DownCheck | None = None,
         advertise: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.ua = ua
         self.policies = policies
         self.rng = rng
         self.is_down = is_down or (lambda attempt: False)
         self.advertise = advertise
+        self.clock = clock  # None = the running event loop's clock (monotonic)
+        # trunk name -> (the setting it was built from, its limiter); rebuilt when the setting changes
+        self._limiters: dict[str, tuple[tuple[str, str], CallRateLimiter]] = {}
 
     def local_signalling(self, transport: str) -> LocalSignalling:
         """Our address for ``transport`` as written in Record-Route/Contact/From."""
@@ -123,6 +218,11 @@ class Dialer:
             if index is None:
                 break
             attempt = plan.attempts[index]
+            if attempt.proxy is not None and not self._admit(attempt.trunk):
+                result.attempts.append(_rate_limited(index, attempt))
+                following = self._after_rate_limit(plan, index)
+                index = None if following is None else self._usable(plan, following)
+                continue
             outcome = await self._attempt(plan, index, spec, result)
             result.attempts.append(outcome)
             if result.call is not None:
@@ -131,6 +231,29 @@ class Dialer:
             following = plan.next_attempt(index, outcome.status)
             index = None if following is None else self._usable(plan, following)
         return result
+
+    def _now(self) -> float:
+        return self.clock() if self.clock is not None else asyncio.get_running_loop().time()
+
+    def _admit(self, trunk: Trunk) -> bool:
+        """Max Call Rate (module doc): does the trunk take one more call attempt now?"""
+        rate = trunk.call_rate
+        if rate is None:
+            self._limiters.pop(trunk.name, None)
+            return True
+        kind = self.policies().max_call_rate_window
+        key = (trunk.max_call_rate, kind)
+        known = self._limiters.get(trunk.name)
+        if known is None or known[0] != key:
+            known = (key, make_limiter(rate, kind))
+            self._limiters[trunk.name] = known
+        return known[1].admit(self._now())
+
+    def _after_rate_limit(self, plan: DialPlan, index: int) -> int | None:
+        """``Policies.max_call_rate_exceeded`` (INFERRED, §3.3): the next trunk, or stop."""
+        if self.policies().max_call_rate_exceeded == "fail":
+            return None
+        return plan.next_trunk_attempt(index)
 
     def _usable(self, plan: DialPlan, start: int) -> int | None:
         """``start`` or the next attempt whose SIP server is not marked down; ``start`` if all are down."""
@@ -151,6 +274,8 @@ class Dialer:
             contact_token=f"{rng.getrandbits(48):012x}",
             offer=offer,
             uui=spec.uui,
+            site=plan.site,
+            did_ranges=plan.did_ranges,
         )
 
     async def _attempt(self, plan: DialPlan, index: int, spec: CallSpec, result: DialResult) -> AttemptResult:
@@ -210,6 +335,14 @@ class Dialer:
         values = response.headers.get_raw("Proxy-Authenticate" if proxy else "WWW-Authenticate")
         cnonce = f"{self.rng.getrandbits(64):016x}"
         return authorize(request, values, attempt.trunk, proxy=proxy, cnonce=cnonce)
+
+
+def _rate_limited(index: int, attempt: Attempt) -> AttemptResult:
+    """The record of an attempt the trunk's Max Call Rate kept off the wire (no Call-ID: nothing sent)."""
+    trunk = attempt.trunk
+    reason = f"max call rate {trunk.max_call_rate} exceeded on trunk {trunk.name!r}: INVITE not sent"
+    logger.info("attempt %d to %s: %s", index, attempt.proxy, reason)
+    return AttemptResult(index, trunk.name, str(attempt.proxy), reason=reason, skipped=True)
 
 
 def _timeout(trunk_limit: float, connect_timeout: float | None) -> float:

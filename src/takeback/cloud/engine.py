@@ -7,7 +7,8 @@ One :class:`CloudEngine` per emulator process, on one :class:`~takeback.cloud.si
   (GENESYS.md §9.5), and a :class:`~takeback.cloud.calllog.ConversationRecord` for tests and tools.
 * The DID's inbound flow runs (:mod:`.flowrunner`); *Transfer to Number* runs the dial path of the
   inbound trunk's site (§4.1 [DOC RC-T2N]), places the INVITE (:mod:`.dialer`, :mod:`.invite`) and bridges
-  the caller's simulated media to the device over real RTP (:mod:`.media_leg`).
+  the caller's simulated media to the device over real RTP (:mod:`.media_leg`). When the flow asks for a
+  release link transfer and the caller's trunk allows it, the carrier gets a REFER instead (:mod:`.rlt`).
 * A REFER on a device leg is the take-back (:mod:`.takeback`, §6): the DID's flow runs with
   ``Call.UUIData`` from the Refer-To.
 * The conversation ends when a flow disconnects, the device hangs up without a take-back, or the caller
@@ -37,6 +38,7 @@ from .flows import Flow, TransferCall
 from .invite import Caller
 from .media_leg import MediaLeg
 from .org import Org
+from .rlt import ReleaseLinkRecord, release_link_transfer
 from .routing import Attempt, NoRoute, route_number
 from .sipua import EmulatorUserAgent
 from .trunk import Trunk
@@ -60,6 +62,13 @@ class ActiveConversation:
     dtmf_delay_s: float = 0.3
     legs: list[DeviceLeg] = field(default_factory=list)
     customer_call: Call | None = None  # a real inbound SIP leg (:mod:`.inbound`), else simulated
+    inbound_trunk: Trunk | None = None  # the trunk the real SIP leg came in on (:mod:`.inbound`)
+    release_links: list[ReleaseLinkRecord] = field(default_factory=list)  # RLT requests (:mod:`.rlt`)
+
+    @property
+    def released(self) -> bool:
+        """Did a release link transfer hand the call to the carrier (Genesys leaves it)?"""
+        return any(link.outcome == "released" for link in self.release_links)
 
     def collect(self, max_digits: int, terminator: str) -> str:
         """The caller's next IVR digits: up to ``max_digits`` or the terminator (consumed, not returned)."""
@@ -201,10 +210,22 @@ class CloudEngine:
     # -- Transfer to Number (§4.1, §4.2) --
 
     async def transfer(self, active: ActiveConversation, effect: TransferCall) -> bool:
-        """Dial ``effect.number`` from the inbound trunk's site and bridge the caller to the answer."""
+        """Dial ``effect.number`` from the inbound trunk's site and bridge the caller to the answer.
+
+        With ``effect.release_link_transfer`` the carrier is REFERred first (:mod:`.rlt`): True when it
+        took the call; otherwise the bridged transfer follows (or the failure path, per policy).
+        """
+        if effect.release_link_transfer:
+            decision = await release_link_transfer(self, active, effect)
+            if decision == "fail":
+                reason = active.release_links[-1].reason
+                active.record.failures.append(f"release link transfer to {effect.number}: {reason}")
+            if decision != "bridge":
+                return decision == "released"
         org, record = self.org, active.record
+        inbound = active.inbound_trunk.name if active.inbound_trunk is not None else org.pstn.trunk
         try:
-            site = org.site_for_trunk(org.pstn.trunk)  # "the same trunk and site as the inbound call"
+            site = org.site_for_trunk(inbound)  # "the same trunk and site as the inbound call"
             plan = route_number(org, site, effect.number, self.rng)
         except NoRoute as exc:
             record.failures.append(f"transfer to {effect.number}: {exc.message}")

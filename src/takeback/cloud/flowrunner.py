@@ -4,8 +4,9 @@
 * ``CollectDigits``: the simulated caller's IVR digits (``PstnCaller.ivr_digits``), up to ``max_digits``
   or the terminator; none left = the collect times out with "" (Architect's no-input path);
 * ``TransferCall``: Transfer to Number through the dial path (:meth:`CloudEngine.transfer`). Success ends
-  the flow (the call is bridged to the device); failure continues with the next action, Architect's
-  failure path [DOC RC-T2N];
+  the flow (the call is bridged to the device, or released to the carrier by a release link transfer,
+  after which Genesys leaves the call: :func:`takeback.cloud.rlt.leave_released_call`); failure continues
+  with the next action, Architect's failure path [DOC RC-T2N];
 * ``DisconnectCall``: the flow hangs up; the conversation ends unless a transfer holds the call.
 
 :func:`begin_flow` records the run at once (so ``Call.UUIData`` of a take-back flow is visible as soon as
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .calllog import FlowRecord
 from .flows import CollectDigits, Flow, FlowRun, PlayPrompt, TransferCall, start_flow, step
+from .rlt import leave_released_call
 
 if TYPE_CHECKING:
     from .engine import ActiveConversation, CloudEngine
@@ -74,4 +76,6 @@ async def drive_flow(
     engine.analytics.flow_ended(active.record, flow_record, transferred_to)
     if transferred_to is None:
         await engine.end_conversation(active, "flow")
+    elif active.released:  # after flow_ended, so the ivr session closes with "transfer" first
+        await leave_released_call(engine, active)
     return flow_record

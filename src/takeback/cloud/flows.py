@@ -5,7 +5,9 @@ Only what the take-back scenario needs (GENESYS.md §1):
 * ``set_uui`` - *Set UUI Data* with "Outgoing UUI Data = For Transfers": plain text, the trunk encodes it
   (hex by default) on the next transfer [DOC BLOG];
 * ``transfer_to_number`` - *Transfer to Number*: the number goes through the site's number plans and
-  outbound routes, the UUI set before rides on the INVITE [DOC BLOG, RC-T2N];
+  outbound routes, the UUI set before rides on the INVITE [DOC BLOG, RC-T2N]. ``release_link_transfer:
+  true`` is Architect's "Perform release link transfer": the carrier gets a REFER instead when the call's
+  trunk has Release Link Transfer on, else the transfer is bridged as usual [DOC RC-T2N] (:mod:`.rlt`);
 * ``transfer_via_api`` - the same transfer requested through a Platform API data action: **the data set
   with Set UUI Data is ignored** [DOC BLOG], so the effect carries no UUI (and says what was dropped);
 * ``play`` (a prompt: text for TTS or a ``.wav`` path), ``collect`` (digits into a ``Flow.`` variable),
@@ -16,6 +18,7 @@ In org.yaml an action is a one-key mapping, with a scalar shorthand for its main
     actions:
       - set_uui: "This is my data"
       - transfer_to_number: "9991"
+      - transfer_to_number: {number: "+19999990001", release_link_transfer: true}
       - collect: {variable: Flow.pin, max_digits: 4, terminator: "#"}
       - set_participant_data: {takeback_uui: "{Call.UUIData}"}
       - disconnect

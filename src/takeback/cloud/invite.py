@@ -7,9 +7,10 @@ into a :class:`takeback.sip.Request` ready for the SIP core (which only adds the
   selected SIP server (INFERRED). *Called Address Omit + Prefix* drops a leading ``+``.
 * **From** [DOC BLOG]: *Address Override Method* ``Unassigned DID`` keeps the caller's ANI and falls back
   to the trunk Caller ID when there is none; ``Always`` sends the trunk Caller ID (INFERRED from the
-  name). A non-empty *Prioritized caller selection* replaces the legacy method (``Source`` = the ANI,
-  ``Trunk`` = the Caller ID; ``Site``/``Extension`` carry nothing here). The calling name follows the same
-  rule with its own method. *Calling Address Omit + Prefix* drops a leading ``+``.
+  name). A non-empty *Prioritized caller selection* replaces the legacy method (:func:`calling_identity`:
+  ``Source``, ``Trunk``, ``Site``, ``Extension``). The calling name follows the same rule with its own
+  method; *Suppress user name* may then drop it (:func:`user_name_suppressed`). *Calling Address Omit +
+  Prefix* drops a leading ``+``.
 * ``x-inin-cnv: <conversationId>`` iff *Conversation Headers* is on [DOC BLOG].
 * Custom headers [DOC RC-HDR], names written with the exact configured case (§12 item 14).
 * UUI per §5.1 via :func:`takeback.uui.encode`, with the static-data priority rules of §3.3.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from takeback.sdp import (
     TELEPHONE_EVENT,
@@ -38,15 +40,17 @@ from takeback.sip.authparams import Challenge
 from takeback.sip.digest import answer_challenge, parse_challenges, pick_best_challenge
 from takeback.uui import HeaderType, UuiError, encode
 
+from .org import DidRange, Site
 from .policies import Policies
 from .routing import Attempt
-from .trunk import Trunk
+from .trunk import CallerSource, Trunk
 
 __all__ = [
     "ALLOW",
     "CONTACT_PARAM",
     "BuiltInvite",
     "Caller",
+    "CallingIdentity",
     "InviteParams",
     "LocalSignalling",
     "authorize",
@@ -55,8 +59,10 @@ __all__ = [
     "calling_identity",
     "contact_uri",
     "record_route",
+    "select_calling_identity",
     "trunk_media",
     "trunk_offer",
+    "user_name_suppressed",
     "uui_headers",
 ]
 
@@ -70,10 +76,20 @@ _DTMF_EVENTS = "0-15"
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: the customer's ANI (E.164, "" when unknown) and display name ("" when none)."""
+    """Who is calling: the customer's ANI (E.164, "" when unknown) and display name ("" when none).
+
+    ``extension`` / ``user_name`` are the calling Genesys *user*, for a transfer made by an agent: the
+    ``Extension`` source of ``trunk_calling_id_priority`` (GENESYS.md §3.3). RC-PCS: caller ID from "a
+    user profile ... would be the main work phone number in the user profile and the caller name would be
+    the user name" [DOC RC-PCS]; that the ``Extension`` key names this user-profile source is INFERRED.
+    The emulated call is a PSTN customer transferred by a flow, with no user: both stay "" unless a test
+    or tool sets them (INFERRED), and ``Extension`` then yields nothing.
+    """
 
     ani: str = ""
     name: str = ""
+    extension: str = ""
+    user_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +123,8 @@ class InviteParams:
     offer: bytes = b""
     uui: str | None = None
     cseq: int = 1
+    site: Site | None = None  # the dialing site: the ``Site`` caller-ID source (§3.3)
+    did_ranges: tuple[DidRange, ...] = ()  # the org's DIDs: "DID available" (Policies.did_available)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,32 +148,120 @@ def called_user(trunk: Trunk, number: str) -> str:
     return _strip_plus(number, trunk.called_address_omit_plus)
 
 
-def _pick(method: str, configured: str, source: str) -> str:
-    """``Always`` -> the trunk value (the source when none is configured, INFERRED); ``Unassigned DID``
-    -> the source (the trunk value as fallback) [DOC BLOG]."""
+#: Sources whose display name is a person's name: what *Suppress user name* drops (INFERRED, §3.3).
+_USER_SOURCES: frozenset[str] = frozenset({"Source", "Extension"})
+
+
+@dataclass(frozen=True, slots=True)
+class CallingIdentity:
+    """The From identity before omit-+: number, display name and where the name came from.
+
+    ``name_source`` is a ``trunk_calling_id_priority`` source name (``Source``/``Trunk``/``Site``/
+    ``Extension``), or "" when there is no name.
+    """
+
+    number: str
+    name: str
+    name_source: CallerSource | Literal[""]
+
+
+def _pick(method: str, configured: str, source: str) -> tuple[str, bool]:
+    """(value, taken from the source?): ``Always`` -> the trunk value (the source when none is configured,
+    INFERRED); ``Unassigned DID`` -> the source (the trunk value as fallback) [DOC BLOG]."""
     if method == "Always":
-        return configured or source
-    return source or configured
+        return (configured, False) if configured else (source, bool(source))
+    return (source, True) if source else (configured, False)
 
 
-def _prioritized(trunk: Trunk, caller: Caller) -> tuple[str, str]:
-    """``trunk_calling_id_priority`` [DOC PREM, RC-PCS]: the first source that yields a number."""
-    sources = {"Source": (caller.ani, caller.name), "Trunk": (trunk.caller_id, trunk.calling_name)}
-    for name in trunk.prioritized_caller_selection:
-        number, display = sources.get(name, ("", ""))
+def _caller_sources(trunk: Trunk, caller: Caller, site: Site | None) -> dict[str, tuple[str, str]]:
+    """(number, name) per ``trunk_calling_id_priority`` source [DOC PREM enum; RC-PCS]:
+
+    * ``Source``: the original caller's ANI and name (INFERRED, GENESYS.md §4.2);
+    * ``Trunk``: the trunk Caller ID / Calling Name [DOC RC-PCS, BLOG];
+    * ``Site``: the dialing site's Caller ID / Caller Name [DOC RC-PCS; SDK ``Site.caller_id``]; the
+      dialing site is the one whose outbound route placed the call (INFERRED, §4.1 (1));
+    * ``Extension``: the calling user's work number and name (:class:`Caller`, INFERRED).
+    """
+    return {
+        "Source": (caller.ani, caller.name),
+        "Trunk": (trunk.caller_id, trunk.calling_name),
+        "Site": (site.caller_id, site.caller_name) if site is not None else ("", ""),
+        "Extension": (caller.extension, caller.user_name),
+    }
+
+
+def _prioritized(trunk: Trunk, caller: Caller, site: Site | None) -> CallingIdentity:
+    """``trunk_calling_id_priority`` [DOC PREM, RC-PCS]: the first source in the trunk's order that yields a
+    number gives number and name (a source with a name but no number is passed over, INFERRED)."""
+    sources = _caller_sources(trunk, caller, site)
+    for source in trunk.prioritized_caller_selection:
+        number, display = sources[source]
         if number:
-            return number, display
-    return "", ""
+            return CallingIdentity(number, display, source if display else "")
+    return CallingIdentity("", "", "")
 
 
-def calling_identity(trunk: Trunk, caller: Caller) -> tuple[str, str]:
-    """(From user, display name) per §4.2: override methods or prioritized selection, then omit-+."""
+def select_calling_identity(trunk: Trunk, caller: Caller, site: Site | None = None) -> CallingIdentity:
+    """The From number and name per §4.2, before *Suppress user name* and omit-+.
+
+    A non-empty ``trunk_calling_id_priority`` replaces the legacy override methods ("legacy" / "new" in
+    [DOC PREM]); otherwise *Address/Name Override Method* pick between the caller and the trunk.
+    """
     if trunk.prioritized_caller_selection:
-        number, name = _prioritized(trunk, caller)
+        return _prioritized(trunk, caller, site)
+    number, _ = _pick(trunk.address_override_method, trunk.caller_id, caller.ani)
+    name, from_source = _pick(trunk.name_override_method, trunk.calling_name, caller.name)
+    source: CallerSource | Literal[""] = ("Source" if from_source else "Trunk") if name else ""
+    return CallingIdentity(number, name, source)
+
+
+def _is_org_did(number: str, did_ranges: tuple[DidRange, ...]) -> bool:
+    return any(did.contains(number) for did in did_ranges)
+
+
+def user_name_suppressed(
+    trunk: Trunk, identity: CallingIdentity, did_ranges: tuple[DidRange, ...], policies: Policies
+) -> bool:
+    """*Suppress user name* ``trunk_outboundIdentity_suppress_username_if_did_available`` / ``_if_no_did``
+    (GENESYS.md §3.3, keys [DOC PREM] "new" model): drop the From display name.
+
+    The keys are documented, their exact semantics are not (INFERRED, made policies):
+
+    * "DID available" (``Policies.did_available``): ``org_did`` = the From number lies in one of the
+      org's DID ranges (a number Genesys owns, as an agent's assigned DID would); ``any_number`` = any
+      From number at all;
+    * which names are a "user name" (``Policies.suppress_user_name_scope``): ``user`` = a person's name
+      (``Source`` caller name, ``Extension`` user name); ``any`` = also a configured trunk/site name;
+    * the flags act in both the prioritized and the legacy model (they are separate keys, INFERRED).
+    """
+    if not identity.name or not (
+        trunk.suppress_user_name_if_did_available or trunk.suppress_user_name_if_no_did
+    ):
+        return False
+    if policies.suppress_user_name_scope == "user" and identity.name_source not in _USER_SOURCES:
+        return False
+    if policies.did_available == "any_number":
+        did = bool(identity.number)
     else:
-        number = _pick(trunk.address_override_method, trunk.caller_id, caller.ani)
-        name = _pick(trunk.name_override_method, trunk.calling_name, caller.name)
-    return _strip_plus(number, trunk.calling_address_omit_plus), name
+        did = _is_org_did(identity.number, did_ranges)
+    return trunk.suppress_user_name_if_did_available if did else trunk.suppress_user_name_if_no_did
+
+
+def calling_identity(
+    trunk: Trunk,
+    caller: Caller,
+    *,
+    site: Site | None = None,
+    did_ranges: tuple[DidRange, ...] = (),
+    policies: Policies | None = None,
+) -> tuple[str, str]:
+    """(From user, display name) per §4.2: override methods or prioritized selection, *Suppress user
+    name*, then omit-+ (:func:`select_calling_identity`, :func:`user_name_suppressed`)."""
+    identity = select_calling_identity(trunk, caller, site)
+    name = identity.name
+    if user_name_suppressed(trunk, identity, did_ranges, policies or Policies()):
+        name = ""
+    return _strip_plus(identity.number, trunk.calling_address_omit_plus), name
 
 
 def _quoted(display: str) -> str:
@@ -296,7 +402,9 @@ def build_invite(
 ) -> BuiltInvite:
     """The INVITE for one dial attempt (module doc). Raises ``ValueError`` for a trunk without servers."""
     ruri, to_value = _request_uri(trunk, attempt, called_user(trunk, params.number))
-    from_user, display = calling_identity(trunk, params.caller)
+    from_user, display = calling_identity(
+        trunk, params.caller, site=params.site, did_ranges=params.did_ranges, policies=policies
+    )
     fields: list[tuple[str, str]] = [
         ("Max-Forwards", "70"),
         ("Record-Route", record_route(local)),

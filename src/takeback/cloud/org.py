@@ -83,6 +83,12 @@ class Site(StrictModel):
     plans. ``national_prefix`` / ``international_prefix`` default to the NANP values for country code 1
     ("" and "011") and to "0" / "00" elsewhere (INFERRED: RC-NP does not say how prefixes are handled).
     ``emergency_numbers`` fill the default Emergency plan ("location-based", RC-NP): 911 for NANP, else 112.
+
+    ``caller_id`` / ``caller_name`` are the site's *Outbound calls* Caller ID and Caller Name [DOC SDK
+    ``Site.caller_id``/``caller_name``, API ``callerId``/``callerName``; RC-PCS: the Site page has them].
+    They are the ``Site`` source of ``trunk_calling_id_priority`` (GENESYS.md §3.3, §4.2). The caller ID
+    is validated E.164 like the DIDs; the name follows the trunk Calling Name pattern ``^[\\S ]{0,40}$``
+    (INFERRED: the SDK gives the site field no pattern, the trunk one [DOC PREM] is reused).
     """
 
     name: str = Field(min_length=1)
@@ -93,6 +99,15 @@ class Site(StrictModel):
     number_plans: list[NumberPlan] = Field(default_factory=list)
     outbound_routes: list[OutboundRoute] = Field(default_factory=list)
     description: str = ""
+    caller_id: str = Field(default="", description="Outbound calls › Caller ID (API callerId), E.164")
+    caller_name: str = Field(
+        default="", description="Outbound calls › Caller Name (API callerName)", pattern=r"^[\S ]{0,40}$"
+    )
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id(cls, value: str) -> str:
+        return check_e164(value) if value else value
 
     @property
     def dialing(self) -> DialingContext:

@@ -154,3 +154,68 @@ class Policies(StrictModel):
     analytics_max_interval_days: int = Field(
         default=31, ge=1, le=366, description="§9.5 INFERRED: max query interval"
     )
+    # --- release link transfer: Genesys REFERs the carrier (§3.3, §6 last item, RC-T2N) ---
+    rlt_refer_failure: Literal["bridge", "fail"] = Field(
+        default="bridge",
+        description="§6 INFERRED: REFER refused (4xx/5xx), failed sipfrag or no terminal NOTIFY: do the "
+        "bridged transfer (as RC-T2N does when RLT is unsupported) or take the flow's failure path",
+    )
+    rlt_refer_to_number: Literal["normalized", "dialed"] = Field(
+        default="normalized",
+        description="§4.1/§4.2 INFERRED for RLT: the Refer-To user is the number after the inbound site's "
+        "number plans and the trunk's called omit-+ (as an INVITE on that trunk), or as dialed",
+    )
+    rlt_refer_to_host: Literal["sip-server", "carrier-contact"] = Field(
+        default="sip-server",
+        description="§6 UNKNOWN: Refer-To host, the trunk's first SIP server or the carrier's Contact",
+    )
+    rlt_uui_in_refer_to: bool = Field(
+        default=False,
+        description="§5.1/§6 UNKNOWN: carry Set UUI Data in the RLT Refer-To (?User-to-User=…)",
+    )
+    rlt_notify_timeout_s: float = Field(
+        default=32.0,
+        gt=0,
+        le=300,
+        description="§6/§12 item 6 INFERRED: wait this long for the carrier's terminal NOTIFY (RFC 3515)",
+    )
+    rlt_wait_for_carrier_bye_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=300,
+        description="§6 INFERRED: after NOTIFY 2xx Genesys (transferor, RFC 5589 §6.1) sends BYE; wait "
+        "this long for the carrier's BYE first",
+    )
+    # --- inbound routing (§3.3 DNIS Replacement Routing, RC-SIPRT) ---
+    dnis_replacement_number_source: Literal["to", "p-called-party-id"] = Field(
+        default="to",
+        description="§3.3 INFERRED: with DNIS Replacement Routing the Request-URI user is the termination "
+        "identifier; the dialed number is read from the To user or P-Called-Party-ID (RFC 3455)",
+    )
+    # --- take-back Refer-To routing (§6) ---
+    refer_number_match: Literal["exact", "number_plans"] = Field(
+        default="exact",
+        description="§6 'route by user part only': the Refer-To user must equal a DID, or is first "
+        "classified/normalized by the device trunk's inbound site number plans (§8.1)",
+    )
+    # --- outbound identity and Max Call Rate (§3.3, §4.2) ---
+    did_available: Literal["org_did", "any_number"] = Field(
+        default="org_did",
+        description="§3.3 INFERRED: 'DID available' for trunk_outboundIdentity_suppress_username_*: the "
+        "From number is a DID of the org (did_ranges), or any From number at all",
+    )
+    suppress_user_name_scope: Literal["user", "any"] = Field(
+        default="user",
+        description="§3.3 INFERRED: the display names 'suppress user name' drops: a person's name (Source "
+        "caller, Extension user) or any name, the trunk/site Calling Name included",
+    )
+    max_call_rate_window: Literal["sliding", "token_bucket"] = Field(
+        default="sliding",
+        description="§3.3 INFERRED: trunk_maxCallRate 'N/Ts' = at most N attempts in any T seconds "
+        "(sliding), or a bucket of N refilled at N/T per second",
+    )
+    max_call_rate_exceeded: Literal["next_trunk", "fail"] = Field(
+        default="next_trunk",
+        description="§3.3/§4.1 (5) INFERRED: an attempt over the trunk's Max Call Rate is not sent; try the "
+        "route's next trunk, or fail the transfer",
+    )

@@ -5,7 +5,9 @@ does not need a real carrier for that. :func:`place_pstn_call` plays the carrier
 with a ``customer`` participant whose session holds a made-up carrier Call-ID (``…@pstn.takeback.invalid``,
 RFC 6761 ``.invalid``) as ``protocolCallId``, then the inbound flow of the dialed DID runs
 (:mod:`.flowrunner`). Its *Transfer to Number* places the real INVITE to the device; once bridged, the
-caller's ``dtmf_to_device`` digits go to the device as RFC 4733 events over real RTP.
+caller's ``dtmf_to_device`` digits go to the device as RFC 4733 events over real RTP. Having no SIP leg,
+this caller cannot be released to the carrier: a release link transfer is always bridged (:mod:`.rlt`,
+RC-T2N fallback); a real SIP caller enters through :mod:`.inbound`.
 
 Example (the article, GENESYS.md §1)::
 

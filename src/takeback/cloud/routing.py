@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .numberplans import Classification, NumberPlan, classify
-from .org import Org, OutboundRoute, Site
+from .org import DidRange, Org, OutboundRoute, Site
 from .trunk import Trunk
 from .values import HostPort
 
@@ -82,6 +82,7 @@ class DialPlan:
     attempts: tuple[Attempt, ...]
     skipped: tuple[SkippedTrunk, ...] = ()
     failover_on_timeout: bool = True
+    did_ranges: tuple[DidRange, ...] = ()  # the org's DIDs, for "DID available" (GENESYS.md §3.3)
 
     @property
     def dialed(self) -> str:
@@ -114,6 +115,20 @@ class DialPlan:
         if not retry or failed + 1 >= len(self.attempts):
             return None
         return failed + 1
+
+    def next_trunk_attempt(self, failed: int) -> int | None:
+        """Index of the first attempt after ``failed`` on another trunk (its SIP servers are skipped).
+
+        Used when the trunk itself cannot take the call, e.g. over its Max Call Rate
+        (``Policies.max_call_rate_exceeded`` = ``next_trunk``, GENESYS.md §3.3 INFERRED).
+        """
+        if not 0 <= failed < len(self.attempts):
+            raise IndexError(failed)
+        name = self.attempts[failed].trunk.name
+        for index in range(failed + 1, len(self.attempts)):
+            if self.attempts[index].trunk.name != name:
+                return index
+        return None
 
 
 class NoRoute(LookupError):
@@ -203,7 +218,16 @@ def route_number(
             route=route,
         )
     attempts = tuple(Attempt(trunk, proxy) for trunk in trunks for proxy in (trunk.proxies or (None,)))
-    return DialPlan(resolved, classified, route, trunks, attempts, skipped, org.policies.failover_on_timeout)
+    return DialPlan(
+        resolved,
+        classified,
+        route,
+        trunks,
+        attempts,
+        skipped,
+        org.policies.failover_on_timeout,
+        tuple(org.did_ranges),
+    )
 
 
 def _shadow_note(classified: Classification) -> str:

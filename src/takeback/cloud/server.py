@@ -6,6 +6,12 @@
         record = await cloud.call("+18005550100")
         await record.wait(10)
 
+TLS (GENESYS.md §7, §11 item 8): ``sip=["tls:127.0.0.1:5061"]`` with ``tls=emulator_tls(certfile, …)``.
+Genesys does one-way TLS 1.2: our certificate serves the listener and is never offered as a client
+certificate; as a client toward a device (a trunk with ``protocol: tls``) we verify its certificate
+against ``cafile`` (default: the system store). The files are loaded in :meth:`CloudServer.start`, so a
+bad one fails there (:class:`~takeback.net.tls.TlsFileError` names the field), not at the first call.
+
 With ``api=(host, port)`` the Platform API subset (:mod:`takeback.cloud.api`) runs in the same loop and
 the SIP side routes with its :class:`~takeback.cloud.api.OrgState`, so changes made through the API
 apply to the next call; analytics read the same conversation store the SIP side writes.
@@ -20,7 +26,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from takeback.media import MediaScheduler, PortAllocator
-from takeback.net import LocalEndpoint
+from takeback.net import LocalEndpoint, parse_listen_spec
+from takeback.net.tls import TlsConfig, check_files
 
 from .calllog import ConversationRecord
 from .conversations import ConversationStore, MemoryConversationStore
@@ -34,13 +41,52 @@ from .sipua import EmulatorUserAgent, Recorder
 if TYPE_CHECKING:
     from takeback.observe import SipTrace
 
-__all__ = ["DEFAULT_API", "DEFAULT_SIP", "TRACE_PARTY", "CloudServer"]
+__all__ = [
+    "DEFAULT_API",
+    "DEFAULT_SIP",
+    "TRACE_PARTY",
+    "CloudServer",
+    "emulator_tls",
+    "tls_trunks_without_listener",
+]
 
 logger = logging.getLogger("takeback.cloud")
 
 #: DESIGN.md §3 network defaults of the emulator.
 DEFAULT_SIP: tuple[str, ...] = ("udp:127.0.0.1:5070", "tcp:127.0.0.1:5070")
 DEFAULT_API: tuple[str, int] = ("127.0.0.1", 8070)
+
+
+def emulator_tls(
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    cafile: str | None = None,
+    *,
+    max_version: str | None = "1.2",
+) -> TlsConfig:
+    """Genesys' TLS (GENESYS.md §7 [DOC RC-TLS]): TLS 1.2 (floor always, cap by default), server
+    certificate only (``offer_client_cert=False``: "mutual TLS not supported"), device certificates
+    verified against ``cafile`` or the system store, with the name or IP the trunk targets (RFC 5922)."""
+    return TlsConfig(
+        certfile=certfile,
+        keyfile=keyfile,
+        cafile=cafile,
+        offer_client_cert=False,
+        max_version=max_version,
+    )
+
+
+def tls_trunks_without_listener(org: Org, sip: Sequence[str]) -> list[int]:
+    """Indexes of the enabled BYOC trunks with ``protocol: tls`` when no ``tls:`` listener is configured:
+    our Contact and Record-Route on their INVITEs must be a ``sips:`` URI of a TLS listening point, where
+    the device sends its in-dialog requests (RFC 3261 §26.2.1; REFER, BYE, NOTIFY answers)."""
+    if any(parse_listen_spec(spec).transport == "TLS" for spec in sip):
+        return []
+    return [
+        index
+        for index, trunk in enumerate(org.trunks)
+        if trunk.kind == "byoc" and trunk.enabled and trunk.protocol == "tls"
+    ]
 
 
 class CloudServer:
@@ -61,6 +107,7 @@ class CloudServer:
         advertise: str | None = None,
         api_settings: Any = None,
         trace: SipTrace | None = None,
+        tls: TlsConfig | None = None,
     ) -> None:
         self.initial_org = org if org is not None else load_builtin_org()
         self.sip = list(sip)
@@ -72,6 +119,7 @@ class CloudServer:
         self.media_ports = media_ports
         self.advertise = advertise
         self.trace = trace
+        self.tls = tls if tls is not None else emulator_tls()
         self.health = ProxyHealth()
         self.state: Any = None  # takeback.cloud.api.OrgState when the API runs
         self.api: Any = None  # takeback.cloud.api.ApiServer
@@ -86,6 +134,8 @@ class CloudServer:
         return self.state.org if self.state is not None else self.initial_org
 
     async def start(self) -> CloudServer:
+        listens_tls = any(parse_listen_spec(spec).transport == "TLS" for spec in self.sip)
+        check_files(self.tls, listen=listens_tls)  # TlsFileError (a ValueError) before any socket opens
         if self.api_address is not None:
             from .api import OrgState  # aiohttp only when the REST side is wanted
 
@@ -98,7 +148,12 @@ class CloudServer:
         }
         recorder = trace_party(self.trace) if self.trace is not None else None
         self.ua = EmulatorUserAgent(
-            self.sip, org_source=lambda: self.org, core_options=core_options, rng=self.rng, recorder=recorder
+            self.sip,
+            org_source=lambda: self.org,
+            core_options=core_options,
+            rng=self.rng,
+            recorder=recorder,
+            tls=self.tls,
         )
         try:
             await self.ua.start()

@@ -14,10 +14,10 @@ transaction and maybe a 100 Trying, which "drop silently" must not do):
   Genesys the edge (SBC) and the B2BUA are two hops; here they are one process, so our own entry is taken
   out of the 2xx before the core builds the route set (RFC 3261 §12.1.2) - otherwise ACK/BYE would be
   routed to ourselves. Requests from the device still carry it as ``Route``, which a UAS ignores.
-* **Per-dialog Contact**: the opaque Contact of a leg is also written on the requests the core builds in
-  that dialog (NOTIFY is a target refresh request, RFC 6665 §4.4.1) and on 2xx answers to the peer's
-  target refresh requests (re-INVITE, UPDATE; RFC 3261 §12.2), so a peer that refreshes its target keeps
-  echoing ``gcdlg``. (Done by wrapping two core methods until the core offers a per-dialog Contact.)
+* **Per-dialog Contact** needs nothing here: a leg's INVITE carries its opaque Contact, and the SIP core
+  keeps that as the dialog's own Contact (``Dialog.local_contact``, RFC 3261 §12.1.2) and writes it on
+  every target refresh request it builds in the dialog (re-INVITE, UPDATE, REFER, NOTIFY - RFC 6665
+  §4.4.1) and on 2xx answers to the peer's (RFC 3261 §12.2), so the peer keeps echoing ``gcdlg``.
 
 Tracing is the runtime's (``recorder=`` becomes ``UserAgent(trace=...)``): every message is recorded as it
 arrived, before these rules refuse or edit it. Prebuilt INVITEs (digest retries keep Call-ID, From tag and
@@ -34,10 +34,8 @@ from typing import Any
 from takeback.net import Peer, UserAgent
 from takeback.net.boundary import Recorder  # re-exported: what CloudServer hands to ``recorder=``
 from takeback.sip import Request, Response, SipParseError, SipUri, parse_name_addr
-from takeback.sip.dialog import TARGET_REFRESH, Dialog
 from takeback.sip.peer import response_destination
 from takeback.sip.responses import make_response
-from takeback.sip.transaction import ServerTransaction
 
 from .invite import CONTACT_PARAM
 from .org import Org
@@ -76,8 +74,8 @@ class EmulatorUserAgent(UserAgent):
         self.contact_refused = 0
 
     async def start(self) -> EmulatorUserAgent:
+        """``UserAgent.start`` typed as this class (callers go on to use ``legs`` etc.)."""
         await super().start()
-        self._install_dialog_contact()
         return self
 
     # -- legs --
@@ -176,47 +174,3 @@ class EmulatorUserAgent(UserAgent):
         for value in kept:
             response.headers.add("Record-Route", value)
         response.invalidate()
-
-    # -- output --
-
-    def _install_dialog_contact(self) -> None:
-        """Requests the core builds in one of our dialogs, and 2xx answers to target refresh requests
-        there (re-INVITE, UPDATE, REFER), carry that leg's Contact (module doc)."""
-        build = self.core.create_request
-
-        def create_request(
-            dialog: Dialog,
-            method: str,
-            *,
-            headers: Iterable[tuple[str, str]] = (),
-            body: bytes = b"",
-            content_type: str | None = None,
-        ) -> Request:
-            fields = list(headers)
-            leg = self.legs.get(dialog.call_id)
-            has_contact = any(name.lower() in ("contact", "m") for name, _ in fields)
-            if leg is not None and method in TARGET_REFRESH and not has_contact:
-                fields.append(("Contact", f"<{leg.contact}>"))
-            return build(dialog, method, headers=fields, body=body, content_type=content_type)
-
-        self.core.create_request = create_request  # type: ignore[method-assign]
-        answer = self.core.respond
-
-        def respond(
-            tx: ServerTransaction,
-            status: int,
-            reason: str = "",
-            *,
-            now: float,
-            headers: Iterable[tuple[str, str]] = (),
-            body: bytes = b"",
-            content_type: str | None = None,
-        ) -> Response:
-            fields = list(headers)
-            leg = self.legs.get(tx.request.call_id)
-            has_contact = any(name.lower() in ("contact", "m") for name, _ in fields)
-            if leg is not None and 100 < status < 300 and tx.method in TARGET_REFRESH and not has_contact:
-                fields.append(("Contact", f"<{leg.contact}>"))  # a 2xx to a target refresh, RFC 3261 §12.2
-            return answer(tx, status, reason, now=now, headers=fields, body=body, content_type=content_type)
-
-        self.core.respond = respond  # type: ignore[method-assign]

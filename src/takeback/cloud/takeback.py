@@ -4,14 +4,19 @@ The decision, in order (each step's status is a :class:`~takeback.cloud.policies
 Genesys does not document it):
 
 1. a REFER on a leg we do not know (not a device leg), on a leg already taken back, or after the
-   conversation ended -> 403 (RLT in the other direction is not emulated);
+   conversation ended -> 403 (REFERs in the other direction, Genesys to the carrier, are :mod:`.rlt`);
 2. *Take Back and Transfer* off on the trunk [DOC BLOG precondition] -> ``takeback_disabled_response``
    (403 suggested, INFERRED);
 3. the Refer-To is read with :func:`takeback.uui.parse_refer_to`, which accepts the three documented
    spellings (§5.2, §12.1) and flags the non-RFC ones; unreadable -> ``refer_malformed_status`` (400);
    with ``refer_to_spellings: rfc-only`` a non-RFC spelling is malformed too;
-4. the user part is routed to a DID's flow (host ignored [DOC BLOG]); not routable ->
-   ``refer_unroutable``: 202 + NOTIFY ``404`` (default), or a final 404 / 480 - the call stays up;
+4. the user part is routed to a DID's flow (host ignored [DOC BLOG]; "route by user part only", §6).
+   How the user part meets a DID is ``refer_number_match`` (INFERRED, :func:`route_refer_number`):
+   ``exact`` (default) - it must equal a DID; ``number_plans`` - it is first classified and normalized by
+   the number plans of the device trunk's inbound site (§4.1 (2), §8.1: ``33456456456`` or the national
+   ``0456456456`` on a +33 site become ``+33456456456``), then the exact form is tried too. Not
+   routable -> ``refer_unroutable``: 202 + NOTIFY ``404`` (default), or a final 404 / 480 - the call
+   stays up;
 5. routable: ``202 Accepted`` (RFC 3515 §2.4.2), NOTIFY ``SIP/2.0 100 Trying`` (``refer_notify_trying``),
    the flow starts with ``Call.UUIData`` from the Refer-To (a UUI header on the REFER itself is ignored,
    §12 item 1 [3P LK]), final NOTIFY ``SIP/2.0 200 OK`` ``terminated;reason=noresource``;
@@ -30,12 +35,16 @@ from takeback.net import IncomingRefer, SipRuntimeError
 from takeback.uui import ReferTarget, UuiError, parse_refer_to
 
 from .calllog import ReferRecord
+from .flows import Flow
+from .org import Org
 from .policies import Policies
+from .routing import classify_number
+from .trunk import Trunk
 
 if TYPE_CHECKING:
     from .engine import CloudEngine, DeviceLeg
 
-__all__ = ["handle_refer", "read_refer_to"]
+__all__ = ["handle_refer", "read_refer_to", "route_refer_number"]
 
 logger = logging.getLogger("takeback.cloud.refer")
 
@@ -52,6 +61,19 @@ def read_refer_to(value: str, policies: Policies) -> ReferTarget | None:
     if policies.refer_to_spellings == "rfc-only" and not target.rfc_correct:
         return None
     return target
+
+
+def route_refer_number(org: Org, trunk: Trunk, number: str) -> tuple[str, Flow] | None:
+    """Step 4: ``(DID, flow)`` for a Refer-To user part, per ``Policies.refer_number_match`` (module doc)."""
+    candidates = [number]
+    if org.policies.refer_number_match == "number_plans":
+        normalized = classify_number(org, org.site_for_trunk(trunk.name), number).number
+        candidates.insert(0, normalized)
+    for did in dict.fromkeys(candidates):
+        flow = org.flow_for_did(did)
+        if flow is not None:
+            return did, flow
+    return None
 
 
 def _reject(refer: IncomingRefer, record: ReferRecord | None, status: int) -> None:
@@ -82,15 +104,16 @@ async def handle_refer(engine: CloudEngine, refer: IncomingRefer) -> None:
     record.number, record.uui_data, record.spelling = target.number, target.uui_data, target.spelling
     record.rfc_correct = target.rfc_correct
     record.warnings = tuple(str(warning) for warning in target.all_warnings)
-    flow = engine.org.flow_for_did(target.number)
-    if flow is None:
+    routed = route_refer_number(engine.org, leg.trunk, target.number)
+    if routed is None:
         await _unroutable(refer, record, policies)
         return
+    did, flow = routed
     _accept(refer, record, policies)
     leg.taken_back = leg.record.taken_back = True
     leg.refer = record
     record.flow = flow.name
-    engine.start_flow(leg.active, flow, did=target.number, uui_data=target.uui_data)
+    engine.start_flow(leg.active, flow, did=did, uui_data=target.uui_data)
     await _notify(refer, record, 200, "OK")  # the flow has the call (§6 step 3)
     await _bye_policy(leg, record, policies)
 

@@ -154,7 +154,9 @@ class Trunk(StrictModel):
     media_dscp: int = Field(default=46, ge=0, le=63)
     sip_dscp: int = Field(default=24, ge=0, le=63)
     max_dial_timeout: str = "2m"
-    max_call_rate: str = ""
+    max_call_rate: str = Field(
+        default="", description="Max Call Rate 'N/Ts' (calls per seconds); '' = no limit"
+    )
     retryable_reason_codes: str = "500-599"
     retryable_cause_codes: str = ""
     language: str = "en-US"
@@ -334,6 +336,19 @@ class Trunk(StrictModel):
     @property
     def max_dial_timeout_s(self) -> float:
         return parse_duration(self.max_dial_timeout)
+
+    @cached_property
+    def call_rate(self) -> tuple[int, float] | None:
+        """Max Call Rate ``trunk_maxCallRate`` as (calls, seconds), None = no limit (GENESYS.md §3.3).
+
+        "The average number of calls permitted per second" [DOC RC "Configure maximum call settings"];
+        the ``"40/5s"`` form is [DOC EXPORT]. Empty (the BYOC template has no value, §3.3) and a count of 0
+        mean no limit: INFERRED from Max Calls, where 0 means unlimited [DOC same RC article].
+        """
+        if not self.max_call_rate:
+            return None
+        calls, seconds = parse_call_rate(self.max_call_rate)
+        return (calls, seconds) if calls > 0 else None
 
     @cached_property
     def acl_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

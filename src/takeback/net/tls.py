@@ -10,7 +10,11 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
-__all__ = ["TlsConfig", "client_context", "server_context"]
+__all__ = ["TLS_VERSIONS", "TlsConfig", "TlsFileError", "check_files", "client_context", "server_context"]
+
+#: The ``max_version`` spellings we accept (``None`` = whatever OpenSSL offers, today 1.3).
+TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+_PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,9 @@ class TlsConfig:
     ``server_name``: SNI / expected name when we connect to an IP literal that the certificate does not
     name (e.g. ``"localhost"``); by default the peer's IP literal is checked against the IP SANs.
     ``require_client_cert``: servers demand a client certificate (mutual TLS, checked against ``cafile``).
+    ``offer_client_cert``: False keeps ``certfile`` for listening only (one-way TLS, as Genesys does:
+    GENESYS.md §7 "mutual TLS not supported"). ``max_version``: ``"1.2"`` caps the protocol (Genesys
+    speaks TLS 1.2 only, §7); ``None`` lets OpenSSL offer its newest.
     """
 
     certfile: str | None = None
@@ -33,10 +40,14 @@ class TlsConfig:
     verify_peer: bool = True
     server_name: str | None = None
     require_client_cert: bool = False
+    offer_client_cert: bool = True
+    max_version: str | None = None
 
 
-def _harden(context: ssl.SSLContext) -> ssl.SSLContext:
+def _harden(context: ssl.SSLContext, config: TlsConfig) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if config.max_version is not None:
+        context.maximum_version = TLS_VERSIONS[config.max_version]
     context.options |= ssl.OP_NO_COMPRESSION  # CRIME; SIP headers carry credentials
     return context
 
@@ -45,7 +56,7 @@ def server_context(config: TlsConfig) -> ssl.SSLContext:
     """The context of a TLS listening point; raises ``ValueError`` if no certificate is configured."""
     if not config.certfile:
         raise ValueError("a TLS listener needs tls.certfile (and keyfile unless the chain file holds it)")
-    context = _harden(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
+    context = _harden(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), config)
     context.load_cert_chain(config.certfile, config.keyfile)
     if config.require_client_cert:
         context.verify_mode = ssl.CERT_REQUIRED
@@ -55,14 +66,14 @@ def server_context(config: TlsConfig) -> ssl.SSLContext:
 
 def client_context(config: TlsConfig) -> ssl.SSLContext:
     """The context for outgoing TLS connections."""
-    context = _harden(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    context = _harden(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), config)
     if not config.verify_peer:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     else:
         context.check_hostname = config.check_hostname
         _load_trust(context, config)
-    if config.certfile:
+    if config.certfile and config.offer_client_cert:
         context.load_cert_chain(config.certfile, config.keyfile)
     return context
 
@@ -72,3 +83,62 @@ def _load_trust(context: ssl.SSLContext, config: TlsConfig) -> None:
         context.load_verify_locations(cafile=config.cafile)
     else:
         context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+
+
+class TlsFileError(ValueError):
+    """A TLS file that cannot be used; ``field`` is the :class:`TlsConfig` field (``certfile``, ``keyfile``,
+    ``cafile``) so that callers can name their own option for it (``--tls-cert``, ``tls.certfile``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def check_files(config: TlsConfig, *, listen: bool) -> None:
+    """Load every configured file now, so that a bad one stops start-up naming its field, instead of
+    failing the first handshake (the client context is built lazily, at the first outgoing connection).
+
+    ``listen``: a TLS listener is configured, so ``certfile`` is required. Raises :class:`TlsFileError`.
+    """
+    if config.max_version is not None and config.max_version not in TLS_VERSIONS:
+        raise TlsFileError("max_version", f"{config.max_version!r} is not one of {', '.join(TLS_VERSIONS)}")
+    if listen and not config.certfile:
+        raise TlsFileError("certfile", "is required by a TLS listener (our certificate chain, PEM)")
+    for field in ("certfile", "keyfile", "cafile"):
+        path = getattr(config, field)
+        if path:
+            _readable(field, path)
+    if config.cafile:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=config.cafile)
+        except ssl.SSLError:
+            raise TlsFileError("cafile", f"{config.cafile!r} holds no CA certificate (PEM)") from None
+    if config.certfile:
+        _check_chain(config.certfile, config.keyfile)
+
+
+def _readable(field: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise TlsFileError(field, f"cannot read {path!r}: {exc.strerror or exc}") from None
+
+
+def _check_chain(certfile: str, keyfile: str | None) -> None:
+    """``load_cert_chain`` says only "PEM lib"; tell which file is wrong. An encrypted key is refused
+    (``password`` answers nothing) rather than prompting on the terminal."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile, password=lambda: b"")
+    except ssl.SSLError as exc:
+        reason = exc.reason or str(exc)
+        if _PEM_CERTIFICATE not in _readable("certfile", certfile):
+            raise TlsFileError("certfile", f"{certfile!r} holds no certificate (PEM)") from None
+        if keyfile:
+            raise TlsFileError(
+                "keyfile", f"{keyfile!r} is not an unencrypted PEM key for the certificate ({reason})"
+            ) from None
+        raise TlsFileError(
+            "certfile", f"{certfile!r} holds no unencrypted private key for its certificate ({reason})"
+        ) from None

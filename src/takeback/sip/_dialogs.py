@@ -5,7 +5,8 @@ UAC: dialogs from 1xx-with-tag / 2xx (§12.1.2, one per To tag when forked), the
 its re-sending on 2xx retransmissions (§13.2.2.4). UAS: dialogs from our 1xx/2xx (§12.1.1), the 2xx
 retransmission with T1..T2 back-off until the ACK and the BYE when none comes in 64*T1 (§13.3.1.4).
 Both: in-dialog request checks (481, CSeq → 500, §12.2.2), BYE (§15), re-INVITE glare (§14), target
-refresh, session timers (RFC 4028) and the RFC 5057 rule that a dialog lives while any usage lives.
+refresh of both targets (the peer's from its Contact, ours from the Contact of our accepted target refresh),
+session timers (RFC 4028) and the RFC 5057 rule that a dialog lives while any usage lives.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .dialog import Dialog, DialogId, DialogState
+from .dialog import TARGET_REFRESH, Dialog, DialogId, DialogState
 from .errors import TransactionError
 from .events import (
     AckReceived,
@@ -132,6 +133,7 @@ class DialogLayer:
                 self._resend_ack(dialog)
                 return
             dialog.refresh_target(response)
+            dialog.adopt_local_contact(tx.request)  # our re-INVITE's Contact is accepted (§12.2.1.2)
             self._arm_session(dialog, session_from_2xx(response, we_sent_it=False, request=tx.request), now)
             dialog.ack_cseq = response.cseq.seq
             if self.core.config.auto_ack_2xx:
@@ -210,7 +212,7 @@ class DialogLayer:
         if dialog is None:
             if status >= 300:
                 return
-            dialog = self._create_uas(tx)
+            dialog = self._create_uas(tx, response)
         if status < 200:
             return
         if status >= 300:
@@ -228,9 +230,11 @@ class DialogLayer:
         self._arm_session(dialog, session_from_2xx(response, we_sent_it=True, request=request), now)
         self._start_2xx_retransmission(dialog, tx, response, now)
 
-    def _create_uas(self, tx: ServerTransaction) -> Dialog:
+    def _create_uas(self, tx: ServerTransaction, response: Response) -> Dialog:
+        """§12.1.1: the dialog our 1xx/2xx created; its Contact is our side's target from now on."""
         assert tx.local_tag is not None
-        dialog = Dialog.for_uas(tx.request, tx.local_tag, tx.peer)
+        contact = response.headers.get("Contact")
+        dialog = Dialog.for_uas(tx.request, tx.local_tag, tx.peer, contact)
         dialog.invite_tx = tx
         tx.dialog = dialog
         self.dialogs[dialog.id] = dialog
@@ -342,11 +346,16 @@ class DialogLayer:
     # ------------------------------------------------------------------ sending, ending
 
     def send(self, dialog: Dialog, request: Request, now: float) -> ClientTransaction:
-        if not dialog.has_usages or (not dialog.invite_usage_active and request.method != "NOTIFY"):
+        """Send ``request`` in ``dialog``; a target refresh the TU built without Contact gets the
+        dialog's own (create_request already wrote it on the ones it built)."""
+        method = request.method
+        if not dialog.has_usages or (not dialog.invite_usage_active and method != "NOTIFY"):
             raise TransactionError(f"dialog {dialog.id} is terminated")
+        if method in TARGET_REFRESH and dialog.local_contact and "Contact" not in request.headers:
+            request.headers.add("Contact", dialog.local_contact)
         tx = self.core.send_request(request, dialog.next_hop(), now)
         tx.dialog = dialog
-        if request.method == "INVITE":
+        if method == "INVITE":
             dialog.pending_client_invite = tx
         return tx
 

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from ._dialogs import DialogLayer
 from ._refer import ReferLayer
 from ._tx_tables import TxAction, TxKind
-from .dialog import Dialog, DialogId
+from .dialog import TARGET_REFRESH, Dialog, DialogId
 from .errors import SipParseError, TransactionError
 from .events import (
     CancelReceived,
@@ -324,6 +324,9 @@ class SipCore:
         self._on_non_invite_response(tx, response, now)
 
     def _on_non_invite_response(self, tx: ClientTransaction, response: Response, now: float) -> None:
+        dialog = tx.dialog
+        if dialog is not None and 200 <= response.status < 300 and tx.method in TARGET_REFRESH:
+            dialog.adopt_local_contact(tx.request)  # UPDATE, REFER, NOTIFY, SUBSCRIBE accepted
         owner = tx.owner
         if isinstance(owner, ReferSubscription):
             self.refer_layer.on_refer_response(owner, response, now)
@@ -333,12 +336,12 @@ class SipCore:
             return
         if tx.method == "CANCEL":
             return
-        if tx.dialog is not None:
+        if dialog is not None:
             if response.status >= 300:
                 self.dialog_layer.on_in_dialog_failure(tx, response.status, now)
             elif tx.method == "UPDATE" and response.status >= 200:
-                self.dialog_layer.on_update_2xx(tx, tx.dialog, response, now)
-        self.emit(ResponseReceived(response, tx, tx.dialog))
+                self.dialog_layer.on_update_2xx(tx, dialog, response, now)
+        self.emit(ResponseReceived(response, tx, dialog))
 
     # ------------------------------------------------------------------ TU: requests
 
@@ -454,9 +457,8 @@ class SipCore:
                 headers.set("To", f"{headers.get_raw('To')[0]};tag={tag}")
             tx.local_tag = tag
         method = request.method
-        creates_dialog = 100 < status < 300 and method in DIALOG_CREATING
-        if creates_dialog and (method == "INVITE" or status >= 200) and "Contact" not in headers:
-            headers._add_trusted("Contact", self.contact(tx.peer.transport))  # built from our endpoint
+        if 100 < status < 300 and method in TARGET_REFRESH:  # ⊇ DIALOG_CREATING
+            self._response_contact(tx, headers, status)
         if 200 <= status < 300 and method in _SESSION_METHODS and "Session-Expires" not in headers:
             for name, value in session_headers_for_2xx(request):
                 headers.add(name, value)
@@ -466,6 +468,27 @@ class SipCore:
         if config.user_agent and "Server" not in headers:
             headers.add("Server", config.user_agent)
         response.invalidate()
+
+    def _response_contact(self, tx: ServerTransaction, headers: Headers, status: int) -> None:
+        """Contact of a 101-299 to a target refresh (or dialog-creating) request.
+
+        In a dialog it is the dialog's own Contact (§12.1.1: where the peer reaches us). A 2xx to a target
+        refresh carries it (RFC 3311 for UPDATE, RFC 6665 for SUBSCRIBE/NOTIFY) and may refresh the peer's
+        remote target (§12.2.1.2), so it must stay that one; a Contact the TU wrote on such a 2xx becomes
+        the dialog's. Outside a dialog the UA-wide Contact answers the requests that create one (§12.1.1;
+        SUBSCRIBE, REFER). A 1xx carries one only for INVITE (§12.1.1 early dialogs).
+        """
+        dialog = tx.dialog
+        if "Contact" in headers:
+            if dialog is not None and status >= 200:
+                dialog.local_contact = headers.get("Contact") or dialog.local_contact
+            return
+        if status < 200 and tx.request.method != "INVITE":
+            return
+        if dialog is not None:
+            headers._add_trusted("Contact", dialog.local_contact or self.contact(dialog.transport))
+        elif tx.request.method in DIALOG_CREATING:
+            headers._add_trusted("Contact", self.contact(tx.peer.transport))  # built from our endpoint
 
     def respond(
         self,
@@ -506,10 +529,14 @@ class SipCore:
         body: bytes = b"",
         content_type: str | None = None,
     ) -> Request:
-        """§12.2.1.1 request within ``dialog`` (CSeq incremented, Route set, Contact where needed)."""
+        """§12.2.1.1 request within ``dialog`` (CSeq incremented, Route set, Contact where needed).
+
+        A target refresh request carries the dialog's own Contact (``dialog.local_contact``, the one that
+        created it, §12.1.1/§12.1.2), else the UA-wide one; a Contact in ``headers`` wins.
+        """
         headers = list(headers)
         has_contact = any(name.lower() in ("contact", "m") for name, _ in headers)
-        contact = None if has_contact else self.contact(dialog.transport)
+        contact = None if has_contact else dialog.local_contact or self.contact(dialog.transport)
         via = self.via(dialog.next_hop().transport)
         request = dialog.create_request(method, contact=contact, via=via)
         for name, value in headers:

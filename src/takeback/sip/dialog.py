@@ -4,6 +4,11 @@ A :class:`Dialog` is data plus pure construction rules; the core's dialog layer 
 peer gave us is kept *as written*: the remote target is the Contact URI text verbatim with every parameter
 (GENESYS.md §4.2: Genesys' unknown Contact parameters must come back in the Request-URI), the route set is
 the raw Record-Route values, and From/To are the exact header values with their tags.
+
+Our own side is kept the same way: ``local_contact`` is the Contact header value we advertised when the
+dialog was created (the INVITE's as UAC, §12.1.2; the 1xx/2xx's as UAS, §12.1.1), and the core writes it
+on every later target refresh request and 2xx to one, so a per-dialog Contact (the emulator's opaque
+``gcdlg`` parameter, GENESYS.md §4.2 RC-DCV) survives re-INVITE, UPDATE, REFER and NOTIFY.
 """
 
 from __future__ import annotations
@@ -103,6 +108,7 @@ class Dialog:
         "id",
         "invite",
         "invite_tx",
+        "local_contact",
         "local_party",
         "local_seq",
         "local_tag",
@@ -140,6 +146,7 @@ class Dialog:
         remote_seq: int | None,
         peer: Peer,
         invite: Request,
+        local_contact: str | None = None,
     ) -> None:
         self.role = role
         self.id = dialog_id
@@ -149,6 +156,8 @@ class Dialog:
         self.local_party = local_party
         self.remote_party = remote_party
         self.remote_target = remote_target
+        # our Contact header value in this dialog, as written (None: the core's UA-wide default)
+        self.local_contact = local_contact
         self.route_set = route_set
         self.local_seq = local_seq
         self.remote_seq = remote_seq
@@ -197,11 +206,15 @@ class Dialog:
             remote_seq=None,
             peer=peer,
             invite=invite,
+            local_contact=invite.headers.get("Contact"),
         )
 
     @classmethod
-    def for_uas(cls, invite: Request, local_tag: str, peer: Peer) -> Dialog:
-        """From a received INVITE and the tag of our response: route set is the Record-Route in order."""
+    def for_uas(cls, invite: Request, local_tag: str, peer: Peer, local_contact: str | None = None) -> Dialog:
+        """From a received INVITE and the tag of our response: route set is the Record-Route in order.
+
+        ``local_contact`` is the Contact of the response that created the dialog (§12.1.1).
+        """
         contact = invite.headers.get("Contact")
         target = raw_uri(contact) if contact else f"sip:{peer.host}:{peer.port}"
         return cls(
@@ -215,6 +228,7 @@ class Dialog:
             remote_seq=invite.cseq.seq,
             peer=peer,
             invite=invite,
+            local_contact=local_contact,
         )
 
     # -- usages (RFC 5057) --
@@ -236,6 +250,11 @@ class Dialog:
         return str(parse_name_addr(self.remote_party).uri)
 
     @property
+    def local_target(self) -> str | None:
+        """The URI of ``local_contact``, verbatim: where the peer sends its requests in this dialog."""
+        return raw_uri(self.local_contact) if self.local_contact else None
+
+    @property
     def session_expires(self) -> int | None:
         """RFC 4028 interval in force (seconds), or ``None`` without session timer."""
         return self.session.expires if self.session is not None else None
@@ -254,6 +273,13 @@ class Dialog:
         contact = message.headers.get("Contact")
         if contact:
             self.remote_target = raw_uri(contact)
+
+    def adopt_local_contact(self, message: Request | Response) -> None:
+        """Our own target refresh succeeded (§12.2.1.2 / §12.2.2 seen from the peer): the Contact we sent
+        in it, if any, is now where the peer reaches us, so later requests and 2xx carry it too."""
+        contact = message.headers.get("Contact")
+        if contact:
+            self.local_contact = contact
 
     # -- in-dialog requests (§12.2.1.1) --
 
@@ -274,7 +300,9 @@ class Dialog:
     ) -> Request:
         """A request within this dialog. CSeq is incremented except for ACK/CANCEL (or given as ``cseq``).
 
-        ``via`` (the top Via for the next hop) can be given now so the header block is built once.
+        ``contact`` goes on target refresh requests only (§12.2.1.1; RFC 3311 §5.1, RFC 6665 §4.4.1 for
+        NOTIFY): BYE, INFO, PRACK, ACK and the like never carry it. ``via`` (the top Via for the next
+        hop) can be given now so the header block is built once.
         """
         if cseq is None:
             self.local_seq += 1

@@ -16,7 +16,7 @@ from takeback.cloud import parse_org
 from takeback.cloud.invite import CONTACT_PARAM
 from takeback.cloud.server import CloudServer
 from takeback.net import Call
-from takeback.sip import SipUri, parse_message, parse_name_addr
+from takeback.sip import Response, SipUri, parse_message, parse_name_addr
 from takeback.sip.dialog import raw_uri
 
 from .support import MAIN_DID, Device, device_trunk, make_org, org_data, until
@@ -136,7 +136,7 @@ async def test_lenient_contact_when_strict_mode_is_off() -> None:
 
 async def test_record_route_contact_and_notify_contact_on_the_wire() -> None:
     """§4.2 [DOC RC-CARR]: the device's route set holds our Record-Route, our ACK goes straight to its
-    Contact; every NOTIFY carries the leg's Contact with the opaque parameter (RFC 6665 §4.4.1)."""
+    Contact; the 202 and every NOTIFY carry the leg's Contact with the opaque parameter (RFC 6665 §4.4.1)."""
     device = Device()
     async with running(device) as cloud:
         record = await cloud.call(MAIN_DID)
@@ -151,8 +151,10 @@ async def test_record_route_contact_and_notify_contact_on_the_wire() -> None:
     assert acks and all("Route" not in ack.headers for ack in acks)
     notifies = device.ua.requests("NOTIFY")
     assert len(notifies) == 2
-    for notify in notifies:
-        uri = parse_name_addr(notify.headers["Contact"]).uri
+    accepted = [m for m in device.ua.received if isinstance(m, Response) and m.cseq.method == "REFER"]
+    assert accepted and accepted[0].status == 202
+    for message in (*notifies, accepted[0]):  # the SIP core writes the dialog's own Contact (RFC 3261 §12.2)
+        uri = parse_name_addr(message.headers["Contact"]).uri
         assert isinstance(uri, SipUri) and uri.param(CONTACT_PARAM) == token
     byes = device.ua.requests("BYE")
     assert byes and "Route" not in byes[0].headers

@@ -7,8 +7,10 @@ INFERRED: name "Default Outbound Route", classifications National and Internatio
 trunk (the org model needs one trunk per route), and **disabled**, so a new site routes nothing until
 the route is edited or replaced, which is what Genesys' samples do.
 
-The org model keeps what routing needs (country code and dialing prefixes, default NANP); the API's
-location, edges and media regions are not modelled: a site is ``mediaModel: "Cloud"``.
+The org model keeps what routing needs (country code and dialing prefixes, default NANP) and the site's
+outbound Caller ID / Caller Name (``callerId`` / ``callerName`` [DOC SDK ``Site``], the ``Site`` source of
+``trunk_calling_id_priority``, GENESYS.md §3.3); the API's location, edges and media regions are not
+modelled: a site is ``mediaModel: "Cloud"``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ def site_entity(state: OrgState, site: Site) -> dict[str, Any]:
     }
     if site.description:
         body["description"] = site.description
+    if site.caller_id:
+        body["callerId"] = site.caller_id
+    if site.caller_name:
+        body["callerName"] = site.caller_name
     return body
 
 
@@ -69,7 +75,8 @@ def get_site(state: OrgState, site_id: str) -> dict[str, Any]:
 
 
 def create_site(state: OrgState, data: Any, *, default_outbound_route: bool) -> dict[str, Any]:
-    """``POST …/sites``: ``name`` required; ``description`` kept; the rest of ``Site`` is accepted."""
+    """``POST …/sites``: ``name`` required; ``description``, ``callerId``, ``callerName`` kept; the rest of
+    ``Site`` is accepted."""
     body = Body(data)
     name = body.required_text("name")
     media_model = body.text("mediaModel")
@@ -87,9 +94,14 @@ def create_site(state: OrgState, data: Any, *, default_outbound_route: bool) -> 
             )
         )
     try:
-        site = validate_model(
-            Site, {"name": name, "description": body.text("description") or "", "outbound_routes": routes}
-        )
+        requested: dict[str, Any] = {
+            "name": name,
+            "description": body.text("description") or "",
+            "caller_id": body.text("callerId") or "",
+            "caller_name": body.text("callerName") or "",
+            "outbound_routes": routes,
+        }
+        site = validate_model(Site, requested)
     except ConfigError as exc:
         raise from_config_error(exc) from None
     org = state.org
