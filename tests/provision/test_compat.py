@@ -123,6 +123,7 @@ def tls_device(tmp_path: Path) -> Edit:
         device["listen"] = ["tls:0.0.0.0:5061"]
         device["tls"] = {"certfile": str(cert), "keyfile": str(key)}
         device.setdefault("media", {})["address"] = "203.0.113.10"
+        device["media"].setdefault("srtp", "off")  # the default is "optional"; "off" shows the srtp warning
 
     return edit
 

@@ -6,8 +6,11 @@ is one :class:`takeback.media.MediaSession` per device leg: it offers the trunk'
 silence plus the DTMF digits the simulated caller presses (RFC 4733 telephone-event, ``trunk_media_dtmf``)
 to the address in the device's SDP answer, and counts what the device sends back.
 
-Media trouble never fails the call: a codec the media runtime cannot encode, an unreadable answer or a
-TLS trunk (SRTP is not bridged here) leaves the leg signalling-only and says why in :attr:`problem`.
+On a TLS trunk the offer is RTP/SAVP with SDES keys (GENESYS.md §7) and the leg runs SRTP with the keys
+of the offer/answer (ours protects what we send, the device's what it sends; :mod:`takeback.media.srtp`).
+
+Media trouble never fails the call: a codec the media runtime cannot encode or an unreadable answer leaves
+the leg signalling-only and says why in :attr:`problem`.
 """
 
 from __future__ import annotations
@@ -80,8 +83,6 @@ class MediaLeg:
             return False
         try:
             negotiated = process_answer(self.offer_sdp, parse_sdp(answer))
-            if negotiated.is_srtp:
-                raise MediaError("SRTP media is not bridged by the emulator")
             self.session.update(params_from_negotiated(negotiated))
             self.session.start()
         except (SdpError, NegotiationError, MediaError, ValueError) as exc:

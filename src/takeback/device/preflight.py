@@ -57,10 +57,6 @@ def preflight(config: DeviceConfig, *, espeak: str = "espeak-ng") -> list[Proble
             problems.append(Problem("app.module", str(exc)))
     if "opus" in config.media.codecs and not OPUS_AVAILABLE:
         problems.append(Problem("media.codecs", "opus needs the opuslib package and libopus0"))
-    if config.media.srtp != "off":
-        problems.append(
-            Problem("media.srtp", f"{config.media.srtp!r}: SRTP is not available in takeback.media yet")
-        )
     if _speaks(config) and shutil.which(espeak) is None:
         problems.append(Problem("app.flow", f"play with text needs {espeak} (not found in PATH)"))
     return problems

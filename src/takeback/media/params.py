@@ -9,10 +9,18 @@ layer does not depend on the SDP package's types, and a re-INVITE (hold, unhold,
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DIRECTIONS", "Direction", "MediaParams", "is_null_address", "params_from_negotiated"]
+__all__ = [
+    "DIRECTIONS",
+    "Direction",
+    "MediaParams",
+    "SrtpKeys",
+    "is_null_address",
+    "params_from_negotiated",
+    "srtp_keys_from_crypto",
+]
 
 Direction = Literal["sendrecv", "sendonly", "recvonly", "inactive"]
 DIRECTIONS: tuple[Direction, ...] = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -33,6 +41,24 @@ def is_null_address(host: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class SrtpKeys:
+    """SDES keys of one SRTP stream (RFC 4568 §6.1): ours protects what we send, the peer's what we receive.
+
+    ``suite`` is the crypto-suite both ``a=crypto`` lines name (the answer repeats the accepted offer's
+    suite, RFC 4568 §7.1.2); the keys are master key || master salt. They are left out of ``repr`` so
+    that logging a :class:`MediaParams` never writes key material.
+    """
+
+    suite: str
+    local_key: bytes = field(repr=False)
+    remote_key: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.local_key or not self.remote_key:
+            raise ValueError("SRTP needs both the local and the remote master key")
+
+
+@dataclass(frozen=True, slots=True)
 class MediaParams:
     """What was agreed for one audio stream, from *our* point of view.
 
@@ -40,6 +66,7 @@ class MediaParams:
     (we hold the peer), ``recvonly`` means we only listen (the peer holds us), ``inactive`` means neither.
     ``remote`` is the address from the peer's SDP; symmetric RTP may later replace it with the address the
     peer's packets really come from (see :class:`takeback.media.session.MediaSession`).
+    ``srtp`` carries the SDES keys when the stream is RTP/SAVP (GENESYS.md §7), ``None`` for plain RTP.
     """
 
     codec: str = "PCMU"
@@ -51,6 +78,7 @@ class MediaParams:
     direction: Direction = "sendrecv"
     remote_rtcp: Address | None = None
     remote_ssrc: int | None = None
+    srtp: SrtpKeys | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.payload_type <= 127:  # 7-bit PT field, RFC 3550 §5.1
@@ -91,8 +119,9 @@ def params_from_negotiated(media: object) -> MediaParams:
     """Build :class:`MediaParams` from an SDP negotiation result, read by attribute name (duck typing).
 
     Works with ``takeback.sdp.NegotiatedMedia`` (``codec.name``, ``codec.payload_type``, ``codec.clock_rate``,
-    ``remote_address``, ``remote_port``, ``ptime``, ``telephone_event_payload_type``, ``direction``) without
-    importing it, so the media layer stays independent of the SDP package's types.
+    ``remote_address``, ``remote_port``, ``ptime``, ``telephone_event_payload_type``, ``direction``,
+    ``local_crypto``/``remote_crypto``) without importing it, so the media layer stays independent of the SDP
+    package's types.
     """
     source: Any = media
     return MediaParams(
@@ -103,4 +132,26 @@ def params_from_negotiated(media: object) -> MediaParams:
         ptime=source.ptime,
         dtmf_payload_type=source.telephone_event_payload_type,
         direction=str(source.direction),  # type: ignore[arg-type]  # a StrEnum or a plain string
+        srtp=srtp_keys_from_crypto(
+            getattr(source, "local_crypto", None), getattr(source, "remote_crypto", None)
+        ),
     )
+
+
+def srtp_keys_from_crypto(local: object, remote: object) -> SrtpKeys | None:
+    """:class:`SrtpKeys` from our and the peer's ``a=crypto`` (``takeback.sdp.CryptoAttribute``, duck typed).
+
+    ``None`` when neither is given (plain RTP). Raises ``ValueError`` when only one side has a key, the
+    suites differ, or a line uses what SDES media here does not: several keys, or an MKI (RFC 4568 §9.1).
+    """
+    if local is None and remote is None:
+        return None
+    if local is None or remote is None:
+        raise ValueError("SRTP needs a=crypto on both sides")
+    lines: tuple[Any, Any] = (local, remote)
+    for line in lines:
+        if len(line.key_params) != 1 or line.key_params[0].mki is not None:
+            raise ValueError(f"a=crypto:{line.tag}: several keys or an MKI are not supported")
+    if lines[0].suite.upper() != lines[1].suite.upper():
+        raise ValueError(f"SRTP suites differ: ours {lines[0].suite}, the peer's {lines[1].suite}")
+    return SrtpKeys(lines[1].suite.upper(), lines[0].key, lines[1].key)

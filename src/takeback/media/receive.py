@@ -12,6 +12,10 @@ make us flap between them.
 Per-packet work on the latched path is one ``struct`` call and a few integer operations: the loss
 counters follow RFC 3550 A.1 (dropout/misorder thresholds) without building an ``RtpPacket``. Full parsing
 (:meth:`RtpPacket.parse`) is kept for telephone-event packets and unusual headers.
+
+SRTP (RFC 3711 §3.3): the session points the socket at :meth:`RtpReceiver.handle_srtp`, which unprotects
+first; a packet that fails authentication or the replay check is counted and dropped before it can latch,
+count as received or reach the DTMF detector. Plain RTP goes straight to :meth:`RtpReceiver.handle`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from takeback.media.params import MediaParams
 from takeback.media.recorder import Recorder
 from takeback.rtp.dtmf import DigitDetected, DtmfReceiver
 from takeback.rtp.packet import RtpPacket, RtpParseError
+from takeback.rtp.srtp import SrtpError, SrtpReplayError
 from takeback.rtp.stats import MAX_DROPOUT, MAX_MISORDER
 
 __all__ = ["AudioTap", "RtpReceiver"]
@@ -95,6 +100,12 @@ class RtpReceiver:
         self.jitter = 0.0
         self._last_arrival = 0.0
         self._last_timestamp: int | None = None
+        self.unprotect: Callable[[bytes], bytes] | None = None
+        """SRTP: verifies and decrypts with the peer's SDES key (used by :meth:`handle_srtp`)."""
+        self.srtp_auth_failures = 0
+        """SRTP packets dropped: bad tag (wrong key, corruption, forgery) or not SRTP at all."""
+        self.srtp_replays = 0
+        """SRTP packets dropped as replays or as older than the replay window (RFC 3711 §3.3.2)."""
 
     # --- configuration ------------------------------------------------------------------------------------
 
@@ -196,6 +207,19 @@ class RtpReceiver:
                 self._consume(data, timestamp, ssrc)
         elif payload_type == self.dtmf_payload_type:
             self._handle_event(data)
+
+    def handle_srtp(self, data: bytes, address: Any) -> None:
+        """Datagram handler for SRTP: unprotect, then what :meth:`handle` does with plain RTP."""
+        assert self.unprotect is not None
+        try:
+            data = self.unprotect(data)
+        except SrtpReplayError:
+            self.srtp_replays += 1
+            return
+        except SrtpError:
+            self.srtp_auth_failures += 1
+            return
+        self.handle(data, address)
 
     def _consume(self, data: bytes, timestamp: int, ssrc: int) -> None:
         if self.measure_jitter:

@@ -10,6 +10,9 @@ peer's RTP comes from.
 Reports are built with the sans-IO :mod:`takeback.rtp.rtcp` types; the loss figures come from the
 receiver's fast-path counters (RFC 3550 A.3), so enabling RTCP adds only the jitter estimate to the
 per-packet cost.
+
+With SRTP the session sets :meth:`RtcpChannel.set_srtp`: compounds go out as SRTCP (RFC 3711 §3.4) and
+what arrives is verified and decrypted before parsing; failures are counted, never parsed.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from takeback.rtp.rtcp import (
     ntp_middle32,
     parse_compound,
 )
+from takeback.rtp.srtp import SrtpError, SrtpReplayError
 
 __all__ = ["RtcpChannel"]
 
@@ -71,6 +75,16 @@ class RtcpChannel:
         self._last_sr_at: float | None = None
         self.reports_sent = 0
         self.received: list[RtcpPacket] = []
+        self._protect: Callable[[bytes], bytes] | None = None
+        self._unprotect: Callable[[bytes], bytes] | None = None
+        self.srtcp_auth_failures = 0
+        self.srtcp_replays = 0
+
+    def set_srtp(
+        self, protect: Callable[[bytes], bytes] | None, unprotect: Callable[[bytes], bytes] | None
+    ) -> None:
+        """Send SRTCP with ``protect`` and accept only what ``unprotect`` verifies; ``None`` = plain RTCP."""
+        self._protect, self._unprotect = protect, unprotect
 
     async def start(self, reactor: Reactor | None = None) -> None:
         self._rx.measure_jitter = True
@@ -88,6 +102,15 @@ class RtcpChannel:
     # --- receiving ----------------------------------------------------------------------------------------
 
     def _handle(self, data: bytes, address: Any) -> None:
+        if self._unprotect is not None:
+            try:
+                data = self._unprotect(data)
+            except SrtpReplayError:
+                self.srtcp_replays += 1
+                return
+            except SrtpError:
+                self.srtcp_auth_failures += 1
+                return
         try:
             packets = parse_compound(data)
         except RtcpParseError:
@@ -161,7 +184,13 @@ class RtcpChannel:
 
     def _send(self, packets: list[RtcpPacket]) -> None:
         if self.destination is not None:
-            self.socket.sendto(build_compound(packets), self.destination)
+            data = build_compound(packets)
+            if self._protect is not None:
+                try:
+                    data = self._protect(data)
+                except SrtpError:
+                    return
+            self.socket.sendto(data, self.destination)
             self.reports_sent += 1
 
     def close(self) -> None:

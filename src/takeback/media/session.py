@@ -35,6 +35,7 @@ from takeback.media.recorder import Recorder, RecordingResult
 from takeback.media.rtcp import RtcpChannel
 from takeback.media.scheduler import MediaScheduler
 from takeback.media.socket import RtpSocket, sendable_address
+from takeback.media.srtp import SrtpEngine, SrtpTransforms, open_transforms
 from takeback.media.transmit import RtpTransmitter
 from takeback.rtp.dtmf import DTMF_DIGITS, DigitDetected
 
@@ -56,6 +57,10 @@ class MediaStats:
     packets_rejected: int
     send_failures: int
     remote: tuple[Any, ...] | None
+    srtp_auth_failures: int = 0
+    """SRTP/SRTCP packets dropped because their tag did not verify (wrong key, corrupted, forged)."""
+    srtp_replays: int = 0
+    """SRTP/SRTCP packets dropped as replayed or too old (RFC 3711 §3.3.2)."""
 
 
 class MediaSession:
@@ -70,7 +75,9 @@ class MediaSession:
     * ``source_filter``: predicate on the source IP, e.g. membership of Genesys' media CIDRs;
     * ``send_silence``: keep sending silence between prompts, which keeps NAT bindings and the peer's own
       RTP timeout happy;
-    * ``rtcp_interval``: mean seconds between RTCP reports when the port allocator binds RTCP.
+    * ``rtcp_interval``: mean seconds between RTCP reports when the port allocator binds RTCP;
+    * ``srtp_engine``: ``"auto"`` (libsrtp when installed), ``"libsrtp"`` or ``"takeback"``, for streams
+      whose :class:`MediaParams` carry SDES keys (:mod:`takeback.media.srtp`).
     """
 
     def __init__(
@@ -85,8 +92,12 @@ class MediaSession:
         source_filter: Callable[[str], bool] | None = None,
         send_silence: bool = True,
         rtcp_interval: float = 5.0,
+        srtp_engine: SrtpEngine = "auto",
     ) -> None:
         self.scheduler = scheduler
+        self.srtp_engine: SrtpEngine = srtp_engine
+        self.srtp: SrtpTransforms | None = None
+        """The SRTP transforms in use (``srtp.engine`` names the implementation), ``None`` for plain RTP."""
         self.prompts = prompts if prompts is not None else PromptLibrary()
         self.inactivity_timeout = inactivity_timeout
         self._lease = lease
@@ -171,6 +182,7 @@ class MediaSession:
 
     @property
     def stats(self) -> MediaStats:
+        rtcp = self._rtcp
         return MediaStats(
             packets_sent=self._tx.packets_sent,
             octets_sent=self._tx.octets_sent,
@@ -179,6 +191,8 @@ class MediaSession:
             packets_rejected=self._rx.rejected,
             send_failures=self._tx.send_failures,
             remote=self._tx.destination,
+            srtp_auth_failures=self._rx.srtp_auth_failures + (rtcp.srtcp_auth_failures if rtcp else 0),
+            srtp_replays=self._rx.srtp_replays + (rtcp.srtcp_replays if rtcp else 0),
         )
 
     @property
@@ -213,7 +227,15 @@ class MediaSession:
                     f"ptime {params.ptime} ms is not a multiple of the scheduler tick ({tick_ms} ms)"
                 )
         remote = self._initial_destination(params)
+        srtp_changed = old is None or old.srtp != params.srtp
+        transforms = (
+            open_transforms(params.srtp, self.srtp_engine)
+            if srtp_changed and params.srtp is not None
+            else None
+        )
         self.params = params
+        if srtp_changed:  # only new keys restart SRTP: its ROC and replay state must survive re-INVITEs
+            self._apply_srtp(transforms)
         if stream_changed:
             self.codec = codec
             self._tx.configure(codec, params)
@@ -229,6 +251,21 @@ class MediaSession:
             self._tx.mark_talkspurt()  # RFC 3551 §4.1: marker on the first packet after a pause (unhold)
         if old is None or old.expects_media != params.expects_media:
             self._reset_inactivity()
+
+    def _apply_srtp(self, transforms: SrtpTransforms | None) -> None:
+        """Switch both directions (and RTCP) to ``transforms``, or back to plain RTP for ``None``."""
+        self.srtp = transforms
+        if transforms is None:
+            self._tx.protect = self._rx.unprotect = None
+            self._socket.handler = self._rx.handle
+            if self._rtcp is not None:
+                self._rtcp.set_srtp(None, None)
+            return
+        self._tx.protect = transforms.protect
+        self._rx.unprotect = transforms.unprotect
+        self._socket.handler = self._rx.handle_srtp
+        if self._rtcp is not None:
+            self._rtcp.set_srtp(transforms.protect_rtcp, transforms.unprotect_rtcp)
 
     def _initial_destination(self, params: MediaParams) -> tuple[Any, ...] | None:
         if params.remote_is_null or params.remote is None:

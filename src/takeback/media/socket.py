@@ -61,6 +61,8 @@ class RtpSocket:
         self.sock = sock
         self.family = socket.AddressFamily(sock.family)
         self._reactor: Reactor | None = None
+        self.handler: DatagramHandler | None = None
+        """Where datagrams go; replaceable while running (a session turns SRTP on or off this way)."""
         self.send_dropped = 0
         self.send_errors = 0
         self.receive_errors = 0
@@ -71,8 +73,13 @@ class RtpSocket:
         return host, port
 
     async def start(self, handler: DatagramHandler, reactor: Reactor | None = None) -> None:
-        """Deliver datagrams to ``handler(data, source)``; ``reactor`` (default: the loop) watches the fd."""
+        """Deliver datagrams to ``handler(data, source)``; ``reactor`` (default: the loop) watches the fd.
+
+        :attr:`handler` is read per datagram, so assigning it later redirects the stream without
+        re-registering the descriptor.
+        """
         receive = self.sock.recvfrom
+        self.handler = handler
 
         def readable() -> None:
             try:
@@ -82,7 +89,7 @@ class RtpSocket:
             except OSError:  # an ICMP error reported on the socket (port unreachable): count, go on
                 self.receive_errors += 1
                 return
-            handler(data, address)
+            self.handler(data, address)  # type: ignore[misc]  # set above
 
         self._reactor = reactor if reactor is not None else asyncio.get_running_loop()
         self._reactor.add_reader(self.sock.fileno(), readable)

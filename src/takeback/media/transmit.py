@@ -29,6 +29,7 @@ from takeback.media.recorder import Recorder
 from takeback.media.scheduler import MediaScheduler
 from takeback.media.socket import RtpSocket
 from takeback.rtp.packet import RtpPacket
+from takeback.rtp.srtp import SrtpError
 
 __all__ = ["RtpTransmitter"]
 
@@ -65,6 +66,7 @@ class RtpTransmitter:
         "octets_sent",
         "packets_sent",
         "playback",
+        "protect",
         "scheduler",
         "send_failures",
         "send_silence",
@@ -109,6 +111,8 @@ class RtpTransmitter:
         self.octets_sent = 0
         self.send_failures = 0
         self.attached = False
+        self.protect: Callable[[bytes], bytes] | None = None
+        """SRTP protection of outgoing RTP (our SDES key), ``None`` for plain RTP."""
 
     # --- configuration ------------------------------------------------------------------------------------
 
@@ -194,16 +198,19 @@ class RtpTransmitter:
             index = current.index
             payload = current.frames[index]
         if self.may_send:
-            buffer = self._buffer
-            _HEADER.pack_into(buffer, 0, _VERSION, self._second_octet, self._seq, timestamp, self.ssrc)
+            if self.protect is None:
+                buffer = self._buffer
+                _HEADER.pack_into(buffer, 0, _VERSION, self._second_octet, self._seq, timestamp, self.ssrc)
+                if payload is not self._last_payload:
+                    buffer[12:] = payload
+                    self._last_payload = payload
+                try:
+                    self._sendto(buffer, self.destination)  # type: ignore[arg-type]  # may_send: set
+                except OSError:  # EAGAIN (full buffer) or ICMP error: late RTP is worthless, count, go on
+                    self.send_failures += 1
+            else:
+                self._send_protected(timestamp, payload)
             self._second_octet = self._pt
-            if payload is not self._last_payload:
-                buffer[12:] = payload
-                self._last_payload = payload
-            try:
-                self._sendto(buffer, self.destination)  # type: ignore[arg-type]  # may_send: set
-            except OSError:  # EAGAIN (full buffer) or an ICMP error: late RTP is worthless, count and go on
-                self.send_failures += 1
             self._seq = (self._seq + 1) & 0xFFFF
             self.packets_sent += 1
             self.octets_sent += len(payload)
@@ -220,6 +227,15 @@ class RtpTransmitter:
                 current.index = index
                 current.finish("completed")
                 self.playback.advance()
+
+    def _send_protected(self, timestamp: int, payload: bytes) -> None:
+        """SRTP: a fresh ``bytes`` packet (the engines take immutable input), protected, then sent."""
+        assert self.protect is not None
+        header = _HEADER.pack(_VERSION, self._second_octet, self._seq, timestamp, self.ssrc)
+        try:
+            self._sendto(self.protect(header + payload), self.destination)  # type: ignore[arg-type]
+        except (OSError, SrtpError):
+            self.send_failures += 1
 
     def _observe(self, tick: int, current: Playback | None, index: int) -> None:
         if self._pacing_log is not None:
@@ -240,8 +256,11 @@ class RtpTransmitter:
         for packet in packets:
             if self.may_send:
                 try:
-                    self._sendto(packet.to_bytes(), self.destination)  # type: ignore[arg-type]
-                except OSError:
+                    data = packet.to_bytes()
+                    if self.protect is not None:
+                        data = self.protect(data)
+                    self._sendto(data, self.destination)  # type: ignore[arg-type]
+                except (OSError, SrtpError):
                     self.send_failures += 1
                 self.packets_sent += 1
                 self.octets_sent += len(packet.payload)
