@@ -36,7 +36,7 @@ from .sip.support import ARTICLE_UUI, MAIN_DID, device_trunk, org_data
 
 #: SRTP is not in takeback.media yet: the device cannot answer RTP/SAVP, so the test org turns the
 #: §7 policy off. Switch to True once SRTP lands.
-REQUIRE_SRTP = False
+REQUIRE_SRTP = True  # the device answers RTP/SAVP (media.srtp: optional), GENESYS.md §7
 
 
 @dataclass
@@ -135,6 +135,11 @@ async def test_article_take_back_over_tls(tmp_path: Path, pki: Pki) -> None:
     assert invite.top_via.transport == "TLS"
     refers = [e for e in trace if e.direction == "in" and e.data.startswith(b"REFER ")]
     assert refers and {e.transport for e in refers} == {"TLS"}
+    if REQUIRE_SRTP:  # §7: SDES SRTP offered and answered on the TLS trunk
+        assert b"m=audio" in invite.body and b"RTP/SAVP" in invite.body and b"a=crypto:" in invite.body
+        answers = [e.data for e in trace if e.direction == "in" and e.data.startswith(b"SIP/2.0 200")
+                   and b"INVITE" in e.data.split(b"\r\n\r\n")[0] and b"a=crypto:" in e.data]  # fmt: skip
+        assert answers and b"RTP/SAVP" in answers[0]
 
 
 async def test_untrusted_device_certificate_fails_the_attempt(tmp_path: Path, pki: Pki) -> None:
