@@ -7,7 +7,10 @@ Each target is driven at increasing rates; a step passes when SIPp exits 0 with 
 and the first failing step ends that target's ladder. Steps are bounded: ``min(rate*5, 10000)`` calls,
 SIPp's ``-timeout`` and an outer subprocess timeout. ``--digest`` runs the Digest pair instead
 (``genesys_uac_refer_auth.xml`` / ``device_uas_refer_auth.xml``, device ``access.digest`` on) and writes
-``takeback_device_digest`` / ``sipp_baseline_digest`` into the same JSON. Loopback only.
+``takeback_device_digest`` / ``sipp_baseline_digest`` into the same JSON. The shared UAC scenario ACKs the
+401 with a new branch, which matches no transaction (RFC 3261 §17.1.1.3), so the device retransmits its
+401 for 32 s and a late one aborts a live SIPp call; ``_with_token`` gives that ACK the INVITE's branch.
+Loopback only.
 
     .venv/bin/python bench/device.py                    # UDP ladder -> bench/results/device.json
     .venv/bin/python bench/device.py --digest           # adds the digest pair to the same file

@@ -1,15 +1,16 @@
 """SIPp plays Genesys (``/work/shared/sipp/genesys_uac_refer*.xml``) against the device; the SQLite records
 are the evidence. Variants: the article's token header, Digest, a wrong token (403), an unknown DNIS (404)
-and a source outside the ACL (no answer at all).
+and a source outside the ACL (no answer at all, or 403 with ``acl_action: 403``).
 
-The ACL case keeps SIPp on 127.0.0.1 (tests never use another address) and leaves 127.0.0.1 out of the
-device's ``ip_acl`` instead, which is the same situation seen from the device.
+The ACL cases send from a second loopback address, 127.0.0.2 (issue #5 §4; Linux routes all of 127/8 to
+``lo``), to a device whose ``ip_acl`` admits 127.0.0.1/32 only, and place a control call from 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,13 +42,31 @@ DIGEST = ACCESS.replace(
 
 
 def _with_token(tmp_path: Path, scenario: str) -> Path:
-    """The shared scenario plus the trunk's custom header (article step 14), written beside the test."""
-    text = (SCENARIOS / scenario).read_text()
+    """The shared scenario plus the trunk's custom header (article step 14), written beside the test.
+
+    The Digest scenario is also corrected: its ACK for the 401 carries a new ``[branch]``, so it matches
+    no server transaction (RFC 3261 §17.1.1.3: the ACK for a non-2xx has the INVITE's branch) and the
+    device, rightly, retransmits the 401 until Timer H (32 s). Once a call lasts longer than T1 (500 ms,
+    e.g. under load) such a 401 reaches a live SIPp call, which aborts it ("unexpected message").
+    """
+    text = _ack_401_in_invite_transaction((SCENARIOS / scenario).read_text())
     anchor = "      User-Agent: GenesysEmulator/SIPp\n"
     assert text.count(anchor) >= 1
     path = tmp_path / scenario
     path.write_text(text.replace(anchor, anchor + TOKEN_LINE + "\n"))
     return path
+
+
+def _ack_401_in_invite_transaction(text: str) -> str:
+    """Give the ACK that follows ``<recv response="401">`` the INVITE's branch (SIPp ``[branch-3]``: the
+    INVITE is three messages before it: INVITE, optional 100, 401, ACK)."""
+    challenge = '<recv response="100" optional="true"/>\n  <recv response="401" auth="true"/>'
+    at = text.find(challenge)
+    if at < 0:
+        return text  # no challenge in this scenario
+    ack = text.index("ACK sip:", at)
+    branch = text.index("branch=[branch];", ack)
+    return text[:branch] + "branch=[branch-3];" + text[branch + len("branch=[branch];") :]
 
 
 def _refused(tmp_path: Path, *, status: int | None, headers: str = TOKEN_LINE) -> Path:
@@ -62,12 +81,25 @@ def _refused(tmp_path: Path, *, status: int | None, headers: str = TOKEN_LINE) -
 
 
 async def _sipp(tmp_path: Path, scenario: Path, port: int, *, service: str = "+19999990001", calls: int = 10,
-                extra: tuple[str, ...] = ()) -> object:  # fmt: skip
+                extra: tuple[str, ...] = (), source: str = "127.0.0.1") -> object:  # fmt: skip
+    """SIPp as Genesys, bound to ``source`` (``-i``, and ``-p`` a port free on that address)."""
     command = sipp_command(
-        str(scenario), local_port=free_port(), calls=calls, remote=f"127.0.0.1:{port}", rate=50, timeout=30,
-        extra=("-s", service, *extra),
+        str(scenario), local_port=free_port(source), calls=calls, remote=f"127.0.0.1:{port}", rate=50,
+        timeout=30, extra=("-s", service, *extra),
     )  # fmt: skip
+    command[command.index("-i") + 1] = source
     return await run_sipp(command, tmp_path, limit=60)
+
+
+def test_digest_scenario_acks_the_401_in_the_invite_transaction(tmp_path: Path) -> None:
+    """RFC 3261 §17.1.1.3: the ACK for the 401 reuses the INVITE's branch; the 2xx ACK is its own
+    transaction (§13.2.2.4) and keeps a new one."""
+    text = _with_token(tmp_path, "genesys_uac_refer_auth.xml").read_text()
+    first_ack, second_ack = (text.index("ACK sip:", at) for at in (0, text.index("CSeq: 2 INVITE")))
+    assert "branch=[branch-3];" in text[first_ack : text.index("CSeq: 1 ACK")]
+    assert "branch=[branch];" in text[second_ack : text.index("CSeq: 2 ACK")]
+    plain = _with_token(tmp_path, "genesys_uac_refer.xml").read_text()
+    assert "[branch-3]" not in plain
 
 
 async def test_genesys_refer_flow_with_token_all_calls_taken_back(tmp_path: Path) -> None:
@@ -155,14 +187,50 @@ async def test_unknown_dnis_is_404(tmp_path: Path) -> None:
     }
 
 
+ONLY_LOOPBACK_ONE = ACCESS.replace("ip_acl: [127.0.0.0/8]", "ip_acl: [127.0.0.1/32]")
+OUTSIDE = "127.0.0.2"
+
+
+async def _control_call_from_inside(tmp_path: Path, server: Any) -> None:
+    """A normal take-back call from 127.0.0.1: the ACL admits what it lists."""
+    control = tmp_path / "control"
+    control.mkdir()
+    scenario = _with_token(control, "genesys_uac_refer.xml")
+    result = await _sipp(control, scenario, server.endpoints[0].port, calls=1)
+    await wait_for(lambda: not server.calls)
+    assert result.returncode == 0, result.describe()  # type: ignore[attr-defined]
+    (row,) = [r for r in rows(server) if r["source_ip"] == "127.0.0.1"]
+    assert (row["access"], row["outcome"]) == ("ok", "taken-back")
+
+
 async def test_source_outside_the_acl_gets_no_answer(tmp_path: Path) -> None:
-    scenario = _refused(tmp_path, status=None)
-    outside = ACCESS.replace("ip_acl: [127.0.0.0/8]", "ip_acl: [192.0.2.0/24]")
-    async with running_device(tmp_path, outside) as server:
-        result = await _sipp(tmp_path, scenario, server.endpoints[0].port, calls=1)
+    scenario = _refused(tmp_path, status=None)  # INVITE, then silence until the 1.2 s recv timeout
+    async with running_device(tmp_path, ONLY_LOOPBACK_ONE) as server:
+        result = await _sipp(tmp_path, scenario, server.endpoints[0].port, calls=1, source=OUTSIDE)
         assert result.returncode == 0, result.describe()  # type: ignore[attr-defined]
-        # Every retransmission of the INVITE was dropped; nothing reached the SIP core.
-        assert server.refused["acl"] >= 1
+        # The INVITE and every retransmission were dropped; nothing reached the SIP core.
+        assert server.refused["acl"] >= 2
         assert server.ua is not None and server.ua.core.transaction_count == 0
-    assert rows(server) == []
-    assert "SIP/2.0" not in result.stdout  # type: ignore[attr-defined]
+        assert rows(server) == []
+        assert "SIP/2.0" not in result.stdout  # type: ignore[attr-defined]
+        await _control_call_from_inside(tmp_path, server)
+    assert [r["source_ip"] for r in rows(server)] == ["127.0.0.1"]
+
+
+async def test_source_outside_the_acl_gets_403_when_configured(tmp_path: Path) -> None:
+    scenario = _refused(tmp_path, status=403)  # INVITE, [100], 403, ACK
+    config = ONLY_LOOPBACK_ONE.replace(
+        "  ip_acl: [127.0.0.1/32]\n", "  ip_acl: [127.0.0.1/32]\n  acl_action: 403\n"
+    )
+    assert "acl_action: 403" in config
+    async with running_device(tmp_path, config) as server:
+        result = await _sipp(tmp_path, scenario, server.endpoints[0].port, calls=2, source=OUTSIDE)
+        await wait_for(lambda: len(rows(server)) == 2)
+        assert result.returncode == 0, result.describe()  # type: ignore[attr-defined]
+        assert result.successful == 2  # type: ignore[attr-defined]
+        outside = rows(server)
+        assert {(r["source_ip"], r["access"], r["invite_status"], r["outcome"]) for r in outside} == {
+            (OUTSIDE, "acl", 403, "refused")
+        }
+        assert server.refused["acl"] == 2
+        await _control_call_from_inside(tmp_path, server)

@@ -119,6 +119,9 @@ def normalize_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | N
     return address
 
 
+_VERDICT_CACHE_SIZE = 4096
+
+
 class IpAcl:
     """An allow list of networks (BYOC has allow lists only, GENESYS.md §3.3). ``None`` admits everyone."""
 
@@ -127,10 +130,23 @@ class IpAcl:
         parsed = [ipaddress.ip_network(item) for item in networks or ()]
         self._v4 = [n for n in parsed if isinstance(n, ipaddress.IPv4Network)]
         self._v6 = [n for n in parsed if isinstance(n, ipaddress.IPv6Network)]
+        # Every request is checked, and a trunk talks from a handful of addresses: remember the verdict
+        # per source text (bounded; a flood of spoofed sources only empties it) instead of parsing the
+        # address and walking the networks for each message.
+        self._verdicts: dict[str, bool] = {}
 
     def allows(self, source: str) -> bool:
         if self.open:
             return True
+        verdict = self._verdicts.get(source)
+        if verdict is None:
+            verdict = self._decide(source)
+            if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+                self._verdicts.clear()
+            self._verdicts[source] = verdict
+        return verdict
+
+    def _decide(self, source: str) -> bool:
         address = normalize_ip(source)
         if address is None:
             return False

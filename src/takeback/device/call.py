@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from takeback.media import MediaScheduler, MediaSession, PortAllocator, PromptLibrary
@@ -54,6 +55,8 @@ from .access import dnis_of
 from .config import DeviceConfig
 from .errors import CallEnded, CallStateError
 from .records import CallRecords
+from .refer_auth import refer_with_auth
+from .srtp_policy import srtp_media_options
 
 __all__ = ["Call", "CallServices", "TransferResult"]
 
@@ -114,7 +117,10 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, UPDATE, INFO"
 class Call:
     """One accepted call (see the module docstring)."""
 
-    def __init__(self, net_call: NetCall, services: CallServices) -> None:
+    def __init__(
+        self, net_call: NetCall, services: CallServices, *, uui: str | EllipsisType | None = ...
+    ) -> None:
+        """``uui``: the INVITE's UUI as Genesys would expose it, when the caller decoded it already."""
         invite = net_call.invite
         self.invite: Request = invite
         self.net_call = net_call
@@ -123,7 +129,7 @@ class Call:
         self.from_tag = invite.from_.tag or ""
         cnv = invite.headers.get("x-inin-cnv")
         self.conversation_id: str | None = cnv.strip() if cnv and cnv.strip() else None
-        self.uui: str | None = decode_uui(invite.headers).text
+        self.uui: str | None = decode_uui(invite.headers).text if uui is ... else uui
         self.caller: str | None = user_of(invite.from_.uri)
         self.dnis: str | None = dnis_of(invite)
         self.variables: dict[str, str] = {
@@ -145,6 +151,9 @@ class Call:
         self.end_reason: str | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._hangup_task: asyncio.Future[None] | None = None
+        #: What this call wrote to its record row so far (the server's first fields included): metrics and
+        #: the status page read it here instead of reading SQLite back on the event loop's critical path.
+        self.row: dict[str, Any] = {}
         net_call.on_request = self._in_dialog_request
 
     def __repr__(self) -> str:
@@ -193,6 +202,7 @@ class Call:
             raise CallEnded(self.end_reason)
 
     def _record(self, **fields: Any) -> None:
+        self.row.update(fields)
         records = self.services.records
         if records is not None:
             records.update(self.call_id, self.from_tag, **fields)
@@ -220,7 +230,10 @@ class Call:
             if media.telephone_event
             else None
         )
-        return LocalMedia(address, port, codecs=media.sdp_codecs, telephone_event=event, ptime=media.ptime)
+        return LocalMedia(
+            address, port, codecs=media.sdp_codecs, telephone_event=event, ptime=media.ptime,
+            **srtp_media_options(media.srtp),
+        )  # fmt: skip
 
     async def answer(self) -> None:
         """Negotiate the offer (RFC 3264), start RTP, send 200 OK and wait for the ACK.
@@ -389,7 +402,10 @@ class Call:
         self._record(refer_at=time.time(), refer_to=value, uui_out=uui, take_back_number=number)
         self.services.count("take_back_attempts")
         try:
-            outcome = await self.net_call.refer(value, timeout=settings.timeout)
+            attempt = await refer_with_auth(
+                self.net_call, value, timeout=settings.timeout, credentials=settings.credentials
+            )  # a 401/407 to the REFER is answered once (§12 item 12, .refer_auth)
+            outcome = attempt.outcome
         except RequestFailed as exc:  # the REFER transaction itself failed (timeout / transport)
             return self._take_back_failed(value, exc.status, exc.reason, accepted=False)
         except TransactionError:  # the peer hung up between our check and the REFER (BYE race)

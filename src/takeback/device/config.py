@@ -8,7 +8,7 @@ Top level (every key optional; see ``examples/device.yaml`` for the commented re
     media: {address: 127.0.0.1, port_range: 16384-32767, codecs: [pcmu, pcma], telephone_event: true}
     session_timer: {enabled: true, session_expires: 1800, min_se: 90, refresher: uac}
     app: {flow: [...]}   |   app: {module: "mypackage.app:handle"}
-    take_back: {number: "+33456456456", timeout: 32s, bye_grace: 2s}
+    take_back: {number: "+33456456456", timeout: 32s, bye_grace: 2s, credentials: {username: u, password: p}}
     records: {path: takeback-device.sqlite}
     http: 127.0.0.1:8080
 
@@ -56,6 +56,7 @@ __all__ = [
     "DnisSettings",
     "MediaSettings",
     "SessionTimerSettings",
+    "TakeBackCredentials",
     "TakeBackSettings",
     "TlsSettings",
     "TokenSettings",
@@ -319,6 +320,11 @@ def _port_range(value: Any) -> Any:
     return value
 
 
+def _srtp_mode(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as false: ``srtp: off`` must still mean "off"."""
+    return "off" if value is False else value
+
+
 class MediaSettings(StrictModel):
     """RTP side (GENESYS.md §4.4): codec preference, RFC 4733 telephone-event, ports, SRTP policy."""
 
@@ -330,7 +336,10 @@ class MediaSettings(StrictModel):
     ptime: Literal[10, 20, 30, 40, 60] = 20
     rtp_timeout: Seconds = 60.0
     send_silence: bool = True  # RTP silence between prompts: keeps NAT and the peer's idle-RTP timer happy
-    srtp: Literal["off", "optional", "required"] = "off"
+    srtp: Annotated[Literal["off", "optional", "required"], BeforeValidator(_srtp_mode)] = "optional"
+    """SDES SRTP (GENESYS.md §7, :mod:`takeback.device.srtp_policy`): ``optional`` answers an RTP/SAVP offer
+    with SRTP and a plain one with RTP; ``required`` refuses plain offers with 488 (TLS-only trunks);
+    ``off`` refuses RTP/SAVP offers."""
     voice: str = "en"
     tts_cache: str | None = None
 
@@ -437,15 +446,27 @@ def _default_flow() -> AppSettings:
     return AppSettings.model_validate({"flow": steps})
 
 
+class TakeBackCredentials(StrictModel):
+    """What we answer when Genesys challenges our take-back REFER with 401/407 (GENESYS.md §12 item 12,
+    drachtio-srf#67; RFC 3261 §22.2/§22.3). ``realm``: answer only a challenge for this realm (default:
+    whatever realm the challenge names)."""
+
+    username: str = Field(min_length=1)
+    password: str = Field(min_length=1)
+    realm: str | None = Field(default=None, min_length=1)
+
+
 class TakeBackSettings(StrictModel):
     """Take-back defaults (GENESYS.md §6): the DID, the Refer-To host (ignored by Genesys), the UUI
-    protocol discriminator, how long to wait for the terminal NOTIFY, and the BYE grace after success."""
+    protocol discriminator, how long to wait for the terminal NOTIFY, the BYE grace after success, and the
+    Digest credentials for a challenged REFER (none: a challenge is a failure, ``refer-auth``)."""
 
     number: str = "+33456456456"
     host: str = "localhost"
     pd: str = "00"
     timeout: Seconds = 32.0
     bye_grace: Seconds = 2.0
+    credentials: TakeBackCredentials | None = None
 
     @field_validator("pd")
     @classmethod

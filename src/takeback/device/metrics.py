@@ -6,8 +6,8 @@ escaped for backslash, double quote and newline). Kept dependency-free on purpos
 
 What a dispatcher or an operator needs to see (issue #8 §2): calls by outcome, auth rejections by reason,
 REFER outcomes, latencies (INVITE → answer, REFER → final NOTIFY, call duration) and active calls. Latencies
-come from the call's record row once it is committed, so they are the same numbers ``takeback device
-records`` shows.
+come from the fields the call wrote to its record row (kept in memory as ``Call.row``), so they are the same
+numbers ``takeback device records`` shows, without reading SQLite back for every call.
 """
 
 from __future__ import annotations

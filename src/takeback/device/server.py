@@ -329,8 +329,9 @@ class DeviceServer:
         if decision.verdict is not Verdict.ACCEPT:
             self._refuse(net_call, decision, fields, now)
             return
-        call = Call(net_call, self.services)
-        self._begin(invite.call_id, from_tag, **fields, auth=decision.auth, access="ok", outcome="accepted")
+        call = Call(net_call, self.services, uui=fields["uui_in"])
+        call.row.update(fields, auth=decision.auth, access="ok", outcome="accepted")
+        self._begin(invite.call_id, from_tag, **call.row)
         self.calls.add(call)
         self._count("calls_accepted")
         call.watch()
@@ -361,14 +362,12 @@ class DeviceServer:
         if outcome in ("accepted", "answered"):
             outcome = _FINAL_OUTCOME.get(call.end_reason or "", "ended")
         self._count(f"outcome_{outcome}")
-        row = None
+        call.row["outcome"] = outcome
         if self.records is not None:
             self.records.update(call.call_id, call.from_tag, outcome=outcome)
             with contextlib.suppress(Exception):
                 await self.records.barrier()  # a completed call is on disk before it leaves
-                rows = await asyncio.to_thread(self.records.get, call.call_id)
-                row = next((r for r in rows if r["from_tag"] == call.from_tag), None)
-        self.call_metrics.call_ended(outcome, row)  # latencies and the REFER result come from the row
+        self.call_metrics.call_ended(outcome, call.row)  # latencies and the REFER result come from the row
 
     def _refuse(self, net_call: NetCall, decision: Decision, fields: dict[str, Any], now: float) -> None:
         invite = net_call.invite

@@ -76,7 +76,8 @@ class ReferOutcome:
     ``success``: the terminal NOTIFY carried a 2xx. ``status``: the sipfrag status of the terminal NOTIFY,
     or the REFER's own final status when it was refused (403, 481, 401 …), or ``None`` when no terminal
     NOTIFY came in time. ``accepted``: the REFER got a 2xx (202). ``progress``: the non-terminal sipfrag
-    statuses seen (100, 180 …), in order.
+    statuses seen (100, 180 …), in order. ``response``: the REFER's own >= 300 response when it was
+    refused outright (a 401/407 carries the challenge to answer, RFC 3261 §22.2), else None.
     """
 
     success: bool
@@ -84,6 +85,7 @@ class ReferOutcome:
     reason: str
     accepted: bool = False
     progress: tuple[int, ...] = ()
+    response: Response | None = None
 
 
 class Call:

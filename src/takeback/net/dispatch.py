@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from takeback.sip import Response
 from takeback.sip import events as ev
 from takeback.sip.transaction import ClientTransaction
 
@@ -39,9 +40,11 @@ class ReferWaiter:
         self.accepted = False
         self.progress: list[int] = []
 
-    def finish(self, success: bool, status: int | None, reason: str) -> None:
+    def finish(
+        self, success: bool, status: int | None, reason: str, response: Response | None = None
+    ) -> None:
         if not self.future.done():
-            outcome = ReferOutcome(success, status, reason, self.accepted, tuple(self.progress))
+            outcome = ReferOutcome(success, status, reason, self.accepted, tuple(self.progress), response)
             self.future.set_result(outcome)
 
     def timed_out(self) -> ReferOutcome:
@@ -236,7 +239,10 @@ class EventDispatcher:
     def refer_failed(self, event: ev.ReferFailed) -> None:
         waiter = self._refer_waiter(event.subscription)
         if waiter is not None:
-            waiter.finish(False, event.status, event.reason)
+            tx = getattr(event.subscription, "tx", None)
+            final = tx.final_response if isinstance(tx, ClientTransaction) else None
+            refused = final if final is not None and final.status >= 300 else None  # the REFER's own refusal
+            waiter.finish(False, event.status, event.reason, refused)
 
     # -- diagnostics --
 

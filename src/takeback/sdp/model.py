@@ -51,7 +51,8 @@ class Line:
     def __post_init__(self) -> None:
         if len(self.type) != 1 or not (self.type.isascii() and self.type.isalpha()):
             raise SdpParseError(f"line type {self.type!r} must be one ASCII letter")
-        if any(ch in self.value for ch in "\r\n\0"):
+        value = self.value
+        if "\r" in value or "\n" in value or "\0" in value:
             raise SdpParseError(f"{self.type}= value contains CR, LF or NUL")
 
     def __str__(self) -> str:
