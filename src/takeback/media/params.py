@@ -34,6 +34,8 @@ def is_null_address(host: str) -> bool:
     RFC 3264 §8.4 replaced this with ``a=sendonly``, but Genesys' premises notes still list re-INVITE hold
     with 0.0.0.0 (GENESYS.md §4.4), so both spellings must mean "do not send there".
     """
+    if ":" not in host:  # the only unspecified IPv4 spelling ipaddress accepts; names are never null
+        return host == "0.0.0.0"
     try:
         return ipaddress.ip_address(host).is_unspecified
     except ValueError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -33,6 +34,7 @@ class Reactor(Protocol):
     def remove_reader(self, fd: int) -> Any: ...
 
 
+@functools.lru_cache(maxsize=4096)  # one peer address per call, asked for at every (re)negotiation
 def sendable_address(family: socket.AddressFamily, address: tuple[str, int]) -> tuple[Any, ...]:
     """Spell ``address`` the way ``sendto`` on a socket of ``family`` wants it.
 

@@ -40,7 +40,8 @@ class Attribute:
     def __post_init__(self) -> None:
         if not is_token(self.name):
             raise SdpParseError(f"a=: attribute name {self.name!r} is not a token")
-        if self.value is not None and any(ch in self.value for ch in "\r\n\0"):
+        value = self.value
+        if value is not None and ("\r" in value or "\n" in value or "\0" in value):
             raise SdpParseError(f"a={self.name}: value contains CR, LF or NUL")
 
     @classmethod

@@ -10,7 +10,8 @@ always readable through its typed properties.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from takeback.sdp.attributes import (
     Attribute,
@@ -81,9 +82,13 @@ class MediaDescription:
     attributes: tuple[Attribute, ...] = field(init=False, repr=False, compare=False)
     connections: tuple[Connection, ...] = field(init=False, repr=False, compare=False)
     bandwidths: tuple[Bandwidth, ...] = field(init=False, repr=False, compare=False)
+    #: Derived views computed once (the description is immutable): ``codecs`` is read several times per
+    #: offer/answer and builds a Codec per payload type.
+    _memo: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "_memo", {})
         if not self.lines or self.lines[0].type != "m":
             raise SdpParseError("a media description must start with an m= line")
         attributes: list[Attribute] = []
@@ -111,13 +116,25 @@ class MediaDescription:
         bandwidths: Iterable[Bandwidth] = (),
         attributes: Iterable[Attribute] = (),
     ) -> MediaDescription:
-        """A media section with its lines in RFC 8866 order (m, c, b, a)."""
+        """A media section with its lines in RFC 8866 order (m, c, b, a).
+
+        The parts are typed views that validated themselves when they were built, so the section is
+        assembled from them directly instead of printing and re-parsing every line (the answer path).
+        """
+        bandwidths, attributes = tuple(bandwidths), tuple(attributes)
         lines = [Line("m", str(media_line))]
         if connection is not None:
             lines.append(Line("c", str(connection)))
         lines.extend(Line("b", str(bandwidth)) for bandwidth in bandwidths)
         lines.extend(Line("a", str(attribute)) for attribute in attributes)
-        return cls(tuple(lines))
+        made = object.__new__(cls)
+        for name, value in (
+            ("lines", tuple(lines)), ("media_line", media_line), ("attributes", attributes),
+            ("connections", () if connection is None else (connection,)), ("bandwidths", bandwidths),
+            ("_memo", {}),
+        ):  # fmt: skip
+            object.__setattr__(made, name, value)
+        return made
 
     # --- the m= line -------------------------------------------------------------------------------------
     @property
@@ -218,6 +235,9 @@ class MediaDescription:
 
         A dynamic payload type without an rtpmap cannot be interpreted and is left out.
         """
+        memo = self._memo.get("codecs")
+        if memo is not None:
+            return memo  # type: ignore[no-any-return]
         rtpmaps, fmtps = self.rtpmaps, self.fmtps
         result: list[Codec] = []
         for payload_type in self.payload_types:
@@ -232,7 +252,9 @@ class MediaDescription:
             else:
                 continue
             result.append(codec)
-        return tuple(result)
+        codecs = tuple(result)
+        self._memo["codecs"] = codecs
+        return codecs
 
     def text_lines(self) -> list[str]:
         return [str(line) for line in self.lines]
@@ -318,13 +340,31 @@ class SessionDescription:
         ``timings`` may hold ``Line`` objects to copy t=/r= lines verbatim (RFC 3264 §6: the answer's t= line
         equals the offer's).
         """
+        bandwidths, attributes = tuple(bandwidths), tuple(attributes)
         lines = [Line("v", "0"), Line("o", str(origin)), Line("s", session_name)]
         if connection is not None:
             lines.append(Line("c", str(connection)))
         lines.extend(Line("b", str(bandwidth)) for bandwidth in bandwidths)
-        lines.extend(item if isinstance(item, Line) else Line("t", str(item)) for item in timings)
+        timing_lines = [item if isinstance(item, Line) else Line("t", str(item)) for item in timings]
+        if any(line.type not in ("t", "r") for line in timing_lines):
+            return cls((*lines, *timing_lines, *(Line("a", str(a)) for a in attributes)), tuple(media))
+        lines.extend(timing_lines)
         lines.extend(Line("a", str(attribute)) for attribute in attributes)
-        return cls(tuple(lines), tuple(media))
+        # Typed parts validated themselves; verbatim t=/r= lines (copied from an offer) are checked here.
+        views: list[Timing] = []
+        for line in timing_lines:
+            if line.type == "t":
+                views.append(Timing.parse(line.value))
+            else:
+                validate_repeat(line.value)
+        made = object.__new__(cls)
+        for name, value in (
+            ("lines", tuple(lines)), ("media", tuple(media)), ("origin", origin),
+            ("session_name", session_name), ("connection", connection), ("bandwidths", bandwidths),
+            ("timings", tuple(views)), ("attributes", attributes),
+        ):  # fmt: skip
+            object.__setattr__(made, name, value)
+        return made
 
     # --- typed views -------------------------------------------------------------------------------------
     @property
@@ -367,7 +407,13 @@ class SessionDescription:
     def with_origin(self, origin: Origin) -> SessionDescription:
         """The same description with another ``o=`` line (used by the version keeper)."""
         lines = tuple(Line("o", str(origin)) if line.type == "o" else line for line in self.lines)
-        return SessionDescription(lines, self.media)
+        # Only the o= line changes and ``origin`` validated itself: copy the other views as they are.
+        made = object.__new__(SessionDescription)
+        for name in _SESSION_FIELDS:
+            object.__setattr__(made, name, getattr(self, name))
+        object.__setattr__(made, "lines", lines)
+        object.__setattr__(made, "origin", origin)
+        return made
 
     def with_media(self, media: Sequence[MediaDescription]) -> SessionDescription:
         return SessionDescription(self.lines, tuple(media))
@@ -391,3 +437,6 @@ class SessionDescription:
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+_SESSION_FIELDS = tuple(f.name for f in fields(SessionDescription))
