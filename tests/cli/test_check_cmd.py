@@ -182,3 +182,20 @@ def test_source_outside_the_acl_fails(takeback: Takeback, tmp_path: Path) -> Non
     result = takeback(*args)
     assert result.returncode == 1
     assert "✗ acl:" in result.stdout and "192.0.2.7" in result.stdout
+
+
+def test_org_yaml_with_an_emulator_section_passes(takeback: Takeback, tmp_path: Path) -> None:
+    """``emulator:`` (how ``takeback cloud`` listens) is part of org.yaml; ``check`` accepts it."""
+    (tmp_path / "genesys.pem").write_text("placeholder\n")
+
+    def org(o: dict[str, Any]) -> None:
+        o["emulator"] = {
+            "sip": ["udp:127.0.0.1:5070", "tls:127.0.0.1:5061"],
+            "api": "off",
+            "tls": {"certfile": "genesys.pem"},
+        }
+
+    org_path, device_path = files(tmp_path, org)
+    result = takeback("check", org_path, device_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✗" not in result.stdout

@@ -228,6 +228,19 @@ def test_invalid_org_yaml_is_exit_2_one_line_per_problem(
     assert code == 2 and "cannot read" in err
 
 
+def test_emulator_section_is_accepted_and_not_provisioned(
+    capsys: pytest.CaptureFixture[str], emulator: ThreadedEmulator, tmp_path: Path
+) -> None:
+    """org.yaml's ``emulator:`` section is for ``takeback cloud`` only: provision plans the same changes."""
+    data = article_org_data()
+    data["emulator"] = {"sip": "udp:127.0.0.1:5070", "api": "127.0.0.1:8070"}
+    org_file = write_org(tmp_path / "org.yaml", data)
+    code, out, err = takeback(capsys, "provision", "plan", "-c", str(org_file), "--api", emulator.url)
+    assert code == 0 and err == ""
+    assert out.rstrip().endswith("Plan: 4 to create, 0 to update, 0 unchanged.")
+    assert "127.0.0.1:8070" not in out
+
+
 def test_unreachable_api_in_a_subprocess_is_one_line(org_file: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from takeback.cloud import ConfigError, load_builtin_org, load_org, parse_org
 from takeback.cloud.numberplans import DEFAULT_PLAN_NAMES
@@ -177,3 +178,61 @@ def test_org_lookups() -> None:
         org.trunk("nope")
     with pytest.raises(KeyError):
         org.flow("nope")
+
+
+def _uncommented_example(tmp_path: Path) -> Path:
+    """The example with its commented ``emulator:`` block, policy lines and site caller ID switched on,
+    the TLS files it names created next to it."""
+    lines = []
+    inside_emulator = False
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line == "# emulator:":
+            inside_emulator = True
+        elif inside_emulator and not line.startswith("#   "):
+            inside_emulator = False
+        if inside_emulator:
+            line = line[2:]
+        elif line.startswith(
+            ("  # refer_", "  # rlt_", "  # dnis_", "  # did_", "  # suppress_", "  # max_")
+        ):
+            line = "  " + line[4:]
+        elif line.startswith(("    # caller_id:", "    # caller_name:")):
+            line = "    " + line[6:]
+        lines.append(line)
+    for name in ("genesys.pem", "genesys.key", "device-ca.pem"):
+        (tmp_path / name).write_text("placeholder\n")
+    path = tmp_path / "org.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_example_commented_sections_are_valid_and_show_the_defaults(tmp_path: Path) -> None:
+    org = load_org(_uncommented_example(tmp_path))
+    assert org.policies == load_builtin_org().policies  # the commented policy values are the defaults
+    assert org.site().caller_id == "+13175550000" and org.site().caller_name == "Daly City"
+    emulator = org.emulator
+    assert emulator is not None
+    assert emulator.sip == ["udp:127.0.0.1:5070", "tcp:127.0.0.1:5070", "tls:127.0.0.1:5061"]
+    assert emulator.api == "127.0.0.1:8070"
+    assert emulator.tls.certfile == str(tmp_path / "genesys.pem")  # relative to the org.yaml
+    assert emulator.tls.cafile == str(tmp_path / "device-ca.pem")
+    assert load_builtin_org().emulator is None
+
+
+def test_emulator_section_accepted_by_the_org_model(tmp_path: Path) -> None:
+    """``check``, ``provision`` and lint load org.yaml with :func:`load_org`: the section must pass."""
+    assert parse_org({**org_data(), "emulator": None}).emulator is None
+    org = parse_org({**org_data(), "emulator": {"sip": "udp:127.0.0.1:5070", "api": False}})
+    assert org.emulator is not None and org.emulator.sip == ["udp:127.0.0.1:5070"]
+    assert org.emulator.api == "off"
+    data = {**org_data(), "emulator": {"tls": {"certfile": "missing.pem"}, "sipp": []}}
+    path = tmp_path / "org.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as info:
+        load_org(path)
+    messages = sorted(str(problem) for problem in info.value.problems)
+    missing = tmp_path / "missing.pem"
+    assert messages == [
+        "emulator.sipp: unknown key 'sipp'; did you mean 'sip'?",
+        f"emulator.tls.certfile: 'missing.pem' is not a readable file (looked for {missing})",
+    ]

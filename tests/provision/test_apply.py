@@ -141,3 +141,60 @@ def test_a_failed_write_says_what_was_done(emulator: ThreadedEmulator, client: P
     routes = sdk(emulator).get_telephony_providers_edges_site_outboundroutes(site_id).entities
     assert ROUTE not in [route.name for route in routes]  # the route was not created
     assert plan_org(org(), client).count("create") == 1  # and a new plan finishes the job
+
+
+def test_site_caller_id_is_planned_applied_and_then_unchanged(
+    emulator: ThreadedEmulator, client: PlatformClient
+) -> None:
+    """GENESYS.md §3.3 Site source of the calling ID: org.yaml's site caller_id/caller_name reach the org's
+    Site (callerId/callerName) with a version-checked PUT of the site as read; a second plan is quiet; a
+    change made in the org is an update back to org.yaml's values."""
+    data = article_org_data()
+    data["sites"][0].update(caller_id="+13175550000", caller_name="Daly City Support")
+    wanted = parse_org(data)
+    first = plan_org(wanted, client)
+    site_change = next(c for c in first.changes if c.kind == "site")
+    assert (site_change.name, site_change.action) == ("Daly City", "update")
+    assert [(f.name, f.before, f.after) for f in site_change.fields] == [
+        ("callerId", "", "+13175550000"),
+        ("callerName", "", "Daly City Support"),
+    ]
+    done = execute(first, client).done
+    assert "updated site 'Daly City' (Caller ID / Caller Name)" in done
+    site = emulator.run(lambda: emulator.state.org.site("Daly City"))
+    assert (site.caller_id, site.caller_name) == ("+13175550000", "Daly City Support")
+    assert [p.name for p in site.number_plans][:2] == [
+        "New Number Plan with E164",
+        "New Number Plan with short number",
+    ]
+
+    again = plan_org(wanted, client)
+    assert not again.has_changes and ("site", "unchanged") in {(c.kind, c.action) for c in again.changes}
+
+    api = sdk(emulator)
+    site_id = emulator.state.sites.meta_of("Daly City").id
+    live = api.get_telephony_providers_edges_site(site_id)
+    live.caller_name = "Someone Else"
+    api.put_telephony_providers_edges_site(site_id, live)
+    drift = plan_org(wanted, client)
+    (change,) = [c for c in drift.changes if c.action == "update"]
+    assert [(f.name, f.before, f.after) for f in change.fields] == [
+        ("callerName", "Someone Else", "Daly City Support")
+    ]
+    execute(drift, client)
+    assert emulator.run(lambda: emulator.state.org.site("Daly City").caller_name) == "Daly City Support"
+
+
+def test_a_site_without_caller_id_in_org_yaml_keeps_the_orgs(
+    emulator: ThreadedEmulator, client: PlatformClient
+) -> None:
+    """A site that sets neither caller_id nor caller_name in org.yaml: the org's values are not managed."""
+    api = sdk(emulator)
+    site_id = emulator.state.sites.meta_of("Daly City").id
+    live = api.get_telephony_providers_edges_site(site_id)
+    live.caller_id = "+13175559999"
+    api.put_telephony_providers_edges_site(site_id, live)
+    plan = plan_org(org(), client)
+    assert all(c.kind != "site" for c in plan.changes) and not plan.site_steps
+    execute(plan, client)
+    assert emulator.run(lambda: emulator.state.org.site("Daly City").caller_id) == "+13175559999"

@@ -73,19 +73,13 @@ def _listeners(specs: list[str] | None, configured: list[str] | None) -> list[st
 
 
 def _load(path: str | None) -> tuple[Any, Any]:
-    """(org, emulator settings) from org.yaml, or the built-in org with default settings."""
-    from takeback.cloud import ConfigError, Problem, load_builtin_org, parse_org
-    from takeback.cloud.config import EmulatorSettings, parse_emulator, read_yaml
+    """(org, emulator settings) from org.yaml (its ``emulator:`` section, :attr:`Org.emulator`), or the
+    built-in org with default settings. Relative TLS file names are taken from the org.yaml's folder."""
+    from takeback.cloud import load_builtin_org, load_org
+    from takeback.cloud.config import EmulatorSettings
 
-    if path is None:
-        return load_builtin_org(), EmulatorSettings()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([Problem("", f"cannot read: {exc.strerror or exc}")], source=path) from None
-    data = read_yaml(text, source=path)
-    settings, rest = parse_emulator(data, source=path, base_dir=Path(path).resolve().parent)
-    return parse_org(rest, source=path), settings
+    org = load_builtin_org() if path is None else load_org(Path(path))
+    return org, org.emulator or EmulatorSettings()
 
 
 def _tls(args: argparse.Namespace, settings: Any, sip: list[str], source: str | None) -> Any:

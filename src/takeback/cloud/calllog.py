@@ -3,18 +3,31 @@
 The Analytics view of a call lives in the :class:`~takeback.cloud.conversations.ConversationStore`
 (GENESYS.md §9.5). This is the richer, emulator-only view of the same conversation: every flow that ran
 with the ``Call.UUIData`` it saw (``record.flows_run[-1].uui_data``), every SIP leg with its Call-ID,
-every REFER and what was decided about it. :class:`AnalyticsRecorder` writes the store as things happen.
+every REFER and what was decided about it, every dial attempt that was never sent (Max Call Rate, no
+listener for the trunk's transport: no Call-ID, so no leg and no Analytics session) and every release
+link transfer (:mod:`.rlt`). :class:`AnalyticsRecorder` writes the store as things happen.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .conversations import ConversationStore, FlowInfo
 
-__all__ = ["AnalyticsRecorder", "ConversationRecord", "FlowRecord", "LegRecord", "ReferRecord", "describe"]
+if TYPE_CHECKING:
+    from .rlt import ReleaseLinkRecord
+
+__all__ = [
+    "AnalyticsRecorder",
+    "ConversationRecord",
+    "FlowRecord",
+    "LegRecord",
+    "ReferRecord",
+    "SkippedAttempt",
+    "describe",
+]
 
 
 @dataclass(slots=True)
@@ -68,6 +81,17 @@ class ReferRecord:
     bye_by: str | None = None  # "device" | "genesys" | None (call still up)
 
 
+@dataclass(frozen=True, slots=True)
+class SkippedAttempt:
+    """A dial attempt toward a device that was never sent: the trunk's Max Call Rate (GENESYS.md §3.3) or
+    no listener here for its transport. Nothing went on the wire, so there is no Call-ID to show."""
+
+    number: str
+    trunk: str
+    target: str
+    reason: str
+
+
 @dataclass(slots=True)
 class ConversationRecord:
     """The emulator's view of one conversation (module doc). ``done`` is set when the call is over."""
@@ -81,6 +105,8 @@ class ConversationRecord:
     flows_run: list[FlowRecord] = field(default_factory=list)
     legs: list[LegRecord] = field(default_factory=list)
     refers: list[ReferRecord] = field(default_factory=list)
+    skipped_attempts: list[SkippedAttempt] = field(default_factory=list)
+    release_links: list[ReleaseLinkRecord] = field(default_factory=list)  # RLT requests (:mod:`.rlt`)
     failures: list[str] = field(default_factory=list)
     ended: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -174,7 +200,7 @@ class AnalyticsRecorder:
 
 
 def describe(record: ConversationRecord) -> dict[str, Any]:
-    """A JSON-able summary (CLI, REST timeline)."""
+    """A JSON-able summary (CLI, REST timeline ``GET /emulator/v1/calls/{id}``)."""
     return {
         "conversation_id": record.conversation_id,
         "ani": record.ani,
@@ -188,6 +214,25 @@ def describe(record: ConversationRecord) -> dict[str, Any]:
             {"refer_to": r.refer_to, "response": r.response, "notify": r.notify, "uui_data": r.uui_data}
             for r in record.refers
         ],
+        "skipped_attempts": [
+            {"number": s.number, "trunk": s.trunk, "target": s.target, "reason": s.reason}
+            for s in record.skipped_attempts
+        ],
+        "release_links": [_release_link(link) for link in record.release_links],
         "ended": record.ended,
         "failures": record.failures,
+    }
+
+
+def _release_link(link: ReleaseLinkRecord) -> dict[str, Any]:
+    return {
+        "number": link.number,
+        "trunk": link.trunk,
+        "refer_to": link.refer_to,
+        "outcome": link.outcome,
+        "reason": link.reason,
+        "refer_status": link.refer_status,
+        "notify_status": link.notify_status,
+        "progress": list(link.progress),
+        "bye_by": link.bye_by,
     }

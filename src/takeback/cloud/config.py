@@ -15,7 +15,9 @@ The ``emulator:`` section (every key optional; the command line overrides each o
         cafile: device-ca.pem     # --tls-ca: trusted when we connect to a device (default: system store)
         max_version: "1.2"        # GENESYS.md §7 [DOC RC-TLS]: Genesys speaks TLS 1.2 only
 
-Relative file names are taken relative to the org.yaml that names them.
+Relative file names are taken relative to the org.yaml that names them. The org model accepts the
+section as :attr:`takeback.cloud.Org.emulator` (so ``check``, ``provision`` and lint read the same file);
+only ``takeback cloud`` uses it. :func:`parse_emulator` takes it out of raw data on its own.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ For each :class:`~takeback.cloud.routing.Attempt` in order (trunks, then their S
    (RFC 3261 §22.2; 407 per ``Policies.digest_proxy_auth``, INFERRED). A second challenge fails the attempt;
 3. no final answer within the trunk's Max Dial Timeout (or the flow's shorter Connect Timeout, RC-T2N)
    sends CANCEL (RFC 3261 §9.1) and counts as "no answer";
-4. a final status in the trunk's retryable reason codes (``500-599``), or no answer / a transport error
+4. an attempt on a trunk whose transport has no listener here (a trunk switched to ``tls`` through the
+   API, no ``tls:`` listener) is not sent: it is recorded as a skipped attempt with that reason and
+   counts as "no answer" for the next step;
+5. a final status in the trunk's retryable reason codes (``500-599``), or no answer / a transport error
    with ``Policies.failover_on_timeout``, moves to the next attempt (:meth:`DialPlan.next_attempt`,
    INFERRED). SIP servers marked down by the OPTIONS pinger are skipped while another one is up.
 
@@ -79,7 +82,8 @@ class AttemptResult:
     status: int | None = None
     reason: str = ""
     authenticated: bool = False
-    skipped: bool = False
+    skipped: bool = False  # not sent (no INVITE, no Call-ID): Max Call Rate, or no listener here
+    rate_limited: bool = False  # skipped for the trunk's Max Call Rate (§3.3)
 
 
 @dataclass(slots=True)
@@ -218,17 +222,15 @@ class Dialer:
             if index is None:
                 break
             attempt = plan.attempts[index]
-            if attempt.proxy is not None and not self._admit(attempt.trunk):
-                result.attempts.append(_rate_limited(index, attempt))
-                following = self._after_rate_limit(plan, index)
-                index = None if following is None else self._usable(plan, following)
-                continue
             outcome = await self._attempt(plan, index, spec, result)
             result.attempts.append(outcome)
             if result.call is not None:
                 result.attempt = attempt
                 return result
-            following = plan.next_attempt(index, outcome.status)
+            if outcome.rate_limited:
+                following = self._after_rate_limit(plan, index)
+            else:
+                following = plan.next_attempt(index, outcome.status)
             index = None if following is None else self._usable(plan, following)
         return result
 
@@ -285,7 +287,14 @@ class Dialer:
         if attempt.proxy is None:
             outcome.reason = "the trunk has no SIP server"
             return outcome
-        local = self.local_signalling(trunk.protocol)
+        try:
+            local = self.local_signalling(trunk.protocol)
+        except LookupError:  # no listener for the trunk's transport (a trunk changed at runtime)
+            outcome.reason, outcome.skipped = _no_listener(trunk), True
+            logger.warning("attempt %d to %s: %s", index, outcome.target, outcome.reason)
+            return outcome
+        if not self._admit(trunk):
+            return _rate_limited(index, attempt)
         params = self._params(attempt, plan, spec)
         built = build_invite(trunk, attempt, params, local, self.policies())
         outcome.call_id = params.call_id
@@ -342,7 +351,20 @@ def _rate_limited(index: int, attempt: Attempt) -> AttemptResult:
     trunk = attempt.trunk
     reason = f"max call rate {trunk.max_call_rate} exceeded on trunk {trunk.name!r}: INVITE not sent"
     logger.info("attempt %d to %s: %s", index, attempt.proxy, reason)
-    return AttemptResult(index, trunk.name, str(attempt.proxy), reason=reason, skipped=True)
+    return AttemptResult(
+        index, trunk.name, str(attempt.proxy), reason=reason, skipped=True, rate_limited=True
+    )
+
+
+def _no_listener(trunk: Trunk) -> str:
+    """Why an attempt on a trunk whose transport the emulator does not listen on was not sent (e.g. a
+    trunk switched to tls through the API while only udp/tcp listeners run): we have no Via/Contact
+    address, so no INVITE (no Call-ID)."""
+    transport = trunk.protocol
+    return (
+        f"no {transport} listener on the emulator for trunk {trunk.name!r} (protocol {transport}): "
+        f"INVITE not sent; start takeback cloud with --sip {transport}:HOST:PORT"
+    )
 
 
 def _timeout(trunk_limit: float, connect_timeout: float | None) -> float:

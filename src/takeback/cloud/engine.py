@@ -30,7 +30,14 @@ from takeback.media import MediaError, MediaScheduler, PortAllocator
 from takeback.net import Call, IncomingRefer, IncomingRequest, SipRuntimeError
 from takeback.sdp import session_id_from_time
 
-from .calllog import AnalyticsRecorder, ConversationRecord, FlowRecord, LegRecord, ReferRecord
+from .calllog import (
+    AnalyticsRecorder,
+    ConversationRecord,
+    FlowRecord,
+    LegRecord,
+    ReferRecord,
+    SkippedAttempt,
+)
 from .conversations import ConversationStore
 from .dialer import CallSpec, Dialer, DialResult
 from .flowrunner import begin_flow, drive_flow
@@ -63,7 +70,11 @@ class ActiveConversation:
     legs: list[DeviceLeg] = field(default_factory=list)
     customer_call: Call | None = None  # a real inbound SIP leg (:mod:`.inbound`), else simulated
     inbound_trunk: Trunk | None = None  # the trunk the real SIP leg came in on (:mod:`.inbound`)
-    release_links: list[ReleaseLinkRecord] = field(default_factory=list)  # RLT requests (:mod:`.rlt`)
+
+    @property
+    def release_links(self) -> list[ReleaseLinkRecord]:
+        """The RLT requests (:mod:`.rlt` appends here); kept on the record, so they outlive the call."""
+        return self.record.release_links
 
     @property
     def released(self) -> bool:
@@ -244,7 +255,8 @@ class CloudEngine:
         if result.call is None or result.attempt is None:
             if media is not None:
                 media.close()
-            record.failures.append(f"transfer to {effect.number}: status {result.status}")
+            detail = f" ({result.reason})" if result.reason else ""
+            record.failures.append(f"transfer to {effect.number}: status {result.status}{detail}")
             return False
         self._bridge(active, result, plan.number, media)
         if record.ended:  # the caller hung up while the device was being dialled
@@ -260,9 +272,14 @@ class CloudEngine:
             return None
 
     def _record_attempts(self, active: ActiveConversation, result: DialResult, number: str) -> None:
-        """Failed attempts become ended ``external`` sessions with their SIP status (§9.5)."""
+        """Failed attempts become ended ``external`` sessions with their SIP status (§9.5); attempts never
+        sent (no Call-ID: Max Call Rate, no listener) are kept as :class:`SkippedAttempt` only."""
         for attempt in result.attempts:
-            if attempt.status == 200 or not attempt.call_id:
+            if not attempt.call_id:
+                skipped = SkippedAttempt(number, attempt.trunk, attempt.target, attempt.reason)
+                active.record.skipped_attempts.append(skipped)
+                continue
+            if attempt.status == 200:
                 continue
             leg = LegRecord(number, attempt.trunk, attempt.call_id, attempt.target, status=attempt.status)
             leg.end_reason = attempt.reason

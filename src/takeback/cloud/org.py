@@ -11,6 +11,7 @@ Top level (every key optional except ``pstn``, ``trunks`` and ``sites``)::
     default_site: Daly City
     did_ranges: [...]          # DID -> Architect flow (Admin › Routing › Call Routing)
     flows: [...]               # takeback.cloud.flows.Flow
+    emulator: {...}            # takeback.cloud.config.EmulatorSettings: how `takeback cloud` listens
 
 Cross-references are checked after the structure is valid: route trunks, trunk sites, DID flows, the PSTN
 trunk, classification uniqueness per site (``Policies.classification_uniqueness``, GENESYS.md §4.1 (4)),
@@ -29,7 +30,17 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .config import ConfigError, Problem, ProblemList, StrictModel, did_you_mean, read_yaml, validate_model
+from .config import (
+    EMULATOR_KEY,
+    ConfigError,
+    EmulatorSettings,
+    Problem,
+    ProblemList,
+    StrictModel,
+    did_you_mean,
+    read_yaml,
+    validate_model,
+)
 from .flows import Flow
 from .numberplans import (
     MAX_NUMBER_PLANS,
@@ -185,7 +196,13 @@ class Pstn(StrictModel):
 
 
 class Org(StrictModel):
-    """The whole Genesys side of the scenario (module doc)."""
+    """The whole Genesys side of the scenario (module doc).
+
+    ``emulator`` is not part of the org: it says how ``takeback cloud`` listens (SIP listeners, REST
+    address, TLS files; :class:`~takeback.cloud.config.EmulatorSettings`). It is accepted here so one
+    org.yaml serves ``takeback cloud``, ``check``, ``provision`` and lint; only ``takeback cloud`` reads it.
+    None = the file has no ``emulator:`` section (or an empty one).
+    """
 
     name: str = "takeback demo org"
     region: str = "us-east-1"
@@ -196,6 +213,7 @@ class Org(StrictModel):
     default_site: str | None = None
     did_ranges: list[DidRange] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
+    emulator: EmulatorSettings | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Org:
@@ -342,13 +360,20 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
     return f"no {kind} named {name!r}; {tail}"
 
 
-def parse_org(data: Any, *, source: str | None = None) -> Org:
-    """Validate already-parsed YAML/JSON data; raises :class:`ConfigError`."""
+def parse_org(data: Any, *, source: str | None = None, base_dir: Path | None = None) -> Org:
+    """Validate already-parsed YAML/JSON data; raises :class:`ConfigError`.
+
+    ``base_dir``: where relative file names of the ``emulator.tls`` section are looked up (the org.yaml's
+    folder; default the current directory).
+    """
     if not isinstance(data, dict):
         raise ConfigError(
             [Problem("", "an org file is a mapping with pstn, trunks and sites")], source=source
         )
-    return validate_model(Org, data, source=source)
+    if data.get(EMULATOR_KEY, ...) is None:  # `emulator:` with nothing under it = no section
+        data = {key: value for key, value in data.items() if key != EMULATOR_KEY}
+    context = {"base_dir": str(base_dir or Path.cwd())}
+    return validate_model(Org, data, source=source, context=context)
 
 
 def load_org(source: str | os.PathLike[str]) -> Org:
@@ -360,7 +385,8 @@ def load_org(source: str | os.PathLike[str]) -> Org:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem("", f"cannot read: {exc.strerror or exc}")], source=str(path)) from None
-    return parse_org(read_yaml(text, source=str(path)), source=str(path))
+    data = read_yaml(text, source=str(path))
+    return parse_org(data, source=str(path), base_dir=path.resolve().parent)
 
 
 def builtin_org_text() -> str:

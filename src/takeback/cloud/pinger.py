@@ -4,6 +4,11 @@ Whether BYOC Cloud pings is UNKNOWN, so this follows the shape GENESYS.md borrow
 (INFERRED): every ``interval_s`` one OPTIONS per SIP server of each enabled BYOC trunk; a timeout or a 5xx
 is a miss, ``misses_before_down`` misses in a row mark the server down, any other answer marks it up
 again. The dialer skips servers that are down while another one is up (:mod:`.dialer`).
+
+A trunk whose transport has no listener here (a ``protocol: tls`` trunk and no ``tls:`` listener, e.g.
+switched through the API at runtime) cannot be pinged: its servers are skipped, neither up nor down, with
+one warning per server until a listener appears. A round never ends the pinger: it keeps running until
+:meth:`OptionsPinger.close`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from takeback.net import Peer, RequestFailed, SipRuntimeError
+from takeback.sip import TransactionError
 
 from .org import Org
 from .routing import Attempt
@@ -63,6 +69,7 @@ class OptionsPinger:
         self.org_source = org_source
         self.health = health
         self.rounds = 0
+        self.skipped: set[str] = set()  # servers not pingable (no listener for the transport), warned once
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -80,7 +87,10 @@ class OptionsPinger:
         while True:
             policy = self.org_source().policies.options_ping
             if policy.enabled:
-                await self.ping_once()
+                try:
+                    await self.ping_once()
+                except Exception:  # one bad round must not end the pinger (nor make close() raise)
+                    logger.exception("OPTIONS ping round failed")
             await asyncio.sleep(policy.interval_s)
 
     async def ping_once(self) -> None:
@@ -95,17 +105,31 @@ class OptionsPinger:
         policy = org.policies.options_ping
         results = await asyncio.gather(*(self._ping(t, p, policy.interval_s) for t, p in targets.values()))
         for key, ok in zip(targets, results, strict=True):
+            if ok is None:
+                self._skip(key)
+                continue
+            self.skipped.discard(key)
             self.health.record(key, ok, policy.misses_before_down)
         self.rounds += 1
 
-    async def _ping(self, trunk: Trunk, proxy: HostPort, interval: float) -> bool:
-        """Alive = any final answer below 500 within the interval (5 s at most)."""
+    def _skip(self, key: str) -> None:
+        if key not in self.skipped:
+            self.skipped.add(key)
+            transport = key.split(":", 1)[0]
+            logger.warning("SIP server %s not pinged: no %s listener to send OPTIONS from", key, transport)
+
+    async def _ping(self, trunk: Trunk, proxy: HostPort, interval: float) -> bool | None:
+        """Alive = any final answer below 500 within the interval (5 s at most); None = cannot be sent
+        (no local listener for the trunk's transport: not a miss, the server is not at fault)."""
         dest = Peer(trunk.protocol.upper(), proxy.host, proxy.port)
         scheme = "sips" if trunk.protocol == "tls" else "sip"
         try:
+            self.ua.endpoint(dest.transport)
             response = await asyncio.wait_for(
                 self.ua.send_request("OPTIONS", f"{scheme}:{proxy}", dest=dest), min(interval, 5.0)
             )
+        except (LookupError, TransactionError):
+            return None
         except (TimeoutError, RequestFailed, SipRuntimeError, OSError):
             return False
         return response.status < 500

@@ -1,9 +1,10 @@
-"""Run a :class:`Plan`'s writes in dependency order: trunks, number plans, outbound routes.
+"""Run a :class:`Plan`'s writes in dependency order: trunks, sites, number plans, outbound routes.
 
 Why this order: a route names its trunks by id, so a trunk created here must exist (and have its id)
 before the route step runs; number plans come before routes so a route never holds a classification no
 plan produces, even for a moment; within routes, the ones giving classifications up run first
-(:mod:`.planner` orders them). The first API failure stops the run: :class:`ApplyFailed` tells what was
+(:mod:`.planner` orders them). A site's Caller ID depends on nothing; it goes right after the trunks.
+The first API failure stops the run: :class:`ApplyFailed` tells what was
 already written, so the user can re-run ``plan`` (an apply is idempotent, a re-run finishes the job).
 """
 
@@ -55,6 +56,9 @@ def execute(
             else:
                 client.update_trunk(trunk_step.trunk_id, trunk_step.body)
                 done(f"updated trunk {trunk_step.name!r}")
+        for site_step in plan.site_steps:
+            client.update_site(site_step.site_id, site_step.body)
+            done(f"updated site {site_step.site_name!r} (Caller ID / Caller Name)")
         for plans_step in plan.plans_steps:
             client.put_number_plans(plans_step.site_id, plans_step.site_name, plans_step.body)
             done(f"replaced the number plans of site {plans_step.site_name!r} ({len(plans_step.body)} plans)")

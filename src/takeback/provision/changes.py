@@ -2,8 +2,9 @@
 
 A :class:`Plan` is data: :class:`Change` items for people (create / update with the changed fields /
 unchanged), ``warnings`` (traps that do not stop an apply), ``errors`` (conditions under which nothing
-may be written), and the steps :mod:`.apply` runs in order: trunks, then number plans, then outbound
-routes (routes name trunks by id, so a trunk created in the same apply is resolved when its step runs).
+may be written), and the steps :mod:`.apply` runs in order: trunks, then sites (Caller ID / Caller Name),
+then number plans, then outbound routes (routes name trunks by id, so a trunk created in the same apply
+is resolved when its step runs).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ __all__ = [
     "PlansStep",
     "ResourceKind",
     "RouteStep",
+    "SiteStep",
     "TrunkStep",
     "masked",
 ]
 
 Action = Literal["create", "update", "unchanged"]
-ResourceKind = Literal["trunk", "number-plan", "outbound-route"]
+ResourceKind = Literal["trunk", "site", "number-plan", "outbound-route"]
 Json = dict[str, Any]
 MASK = "********"
 
@@ -62,7 +64,12 @@ class Change:
 
     @property
     def label(self) -> str:
-        kinds = {"trunk": "trunk", "number-plan": "number plan", "outbound-route": "outbound route"}
+        kinds = {
+            "trunk": "trunk",
+            "site": "site",
+            "number-plan": "number plan",
+            "outbound-route": "outbound route",
+        }
         where = f" (site {self.site!r})" if self.site is not None else ""
         return f"{kinds[self.kind]} {self.name!r}{where}"
 
@@ -95,6 +102,15 @@ class TrunkStep:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteStep:
+    """PUT of a whole ``Site`` as read, with org.yaml's ``callerId`` / ``callerName`` (and its version)."""
+
+    site_id: str
+    site_name: str
+    body: Json
+
+
+@dataclass(frozen=True, slots=True)
 class PlansStep:
     """PUT of a site's whole ordered number plan list."""
 
@@ -123,6 +139,7 @@ class Plan:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     trunk_steps: list[TrunkStep] = field(default_factory=list)
+    site_steps: list[SiteStep] = field(default_factory=list)
     plans_steps: list[PlansStep] = field(default_factory=list)
     route_steps: list[RouteStep] = field(default_factory=list)
     trunk_ids: dict[str, str] = field(default_factory=dict)  # casefolded name -> id of existing trunks

@@ -8,7 +8,11 @@ Scope, following the article's steps (why not "everything in org.yaml"?):
 * **number plans**: every plan a site lists in org.yaml is managed; they go to the top of the site's list
   and the site's other plans stay below them in their order (step 6.3);
 * **outbound routes**: the routes that use a managed trunk are managed (step 6.5). A route that only uses
-  trunks takeback does not manage (the PSTN route of the emulator's org) is left alone.
+  trunks takeback does not manage (the PSTN route of the emulator's org) is left alone;
+* **site Caller ID / Caller Name** (``callerId`` / ``callerName``, the ``Site`` source of
+  ``trunk_calling_id_priority``, GENESYS.md §3.3): managed on a site whose org.yaml entry sets either one;
+  both are then written (an empty one clears the org's). A site that sets neither keeps the org's values.
+  Sites themselves are never created.
 
 Property keys come from THE table (:mod:`takeback.cloud.trunk_properties`): the camelCase keys of real
 exports, never the snake_case spellings of the Terraform example (§3.2), which org.yaml may not smuggle in
@@ -35,8 +39,10 @@ __all__ = [
     "PLAN_FIELDS",
     "READ_ONLY_FIELDS",
     "SECRET_KEYS",
+    "SITE_CALLER_FIELDS",
     "TERRAFORM_SPELLINGS",
     "managed_routes",
+    "managed_site_caller",
     "managed_trunks",
     "plan_to_api",
     "plan_view",
@@ -72,6 +78,8 @@ READ_ONLY_FIELDS: frozenset[str] = frozenset(
     }
 )
 PLAN_FIELDS = ("matchType", "classification", "numbers", "digitLength", "match", "normalizedFormat")
+#: org.yaml site field -> Site JSON member [DOC SDK ``Site.caller_id``/``caller_name``].
+SITE_CALLER_FIELDS = (("caller_id", "callerId"), ("caller_name", "callerName"))
 
 
 def managed_trunks(org: Org) -> list[Trunk]:
@@ -83,6 +91,14 @@ def managed_routes(org: Org, site: Site) -> list[OutboundRoute]:
     """The site's routes that use at least one managed trunk."""
     names = {trunk.name for trunk in managed_trunks(org)}
     return [route for route in site.outbound_routes if names & set(route.external_trunks)]
+
+
+def managed_site_caller(site: Site) -> dict[str, str] | None:
+    """The ``callerId`` / ``callerName`` provisioning writes on ``site``, or None when org.yaml sets neither
+    (module doc)."""
+    if not (site.caller_id or site.caller_name):
+        return None
+    return {member: getattr(site, field) for field, member in SITE_CALLER_FIELDS}
 
 
 def terraform_spelling_problems(org: Org) -> list[str]:

@@ -11,6 +11,9 @@ Rules (GENESYS.md §3.2, §8, article steps 4-6):
 * **Number plans** (step 6.3): org.yaml's plans, merged by name with the live ones (keeping ``id`` and
   ``version``), at the top in org.yaml's order; every other live plan follows in its current order. One
   PUT of the whole list per site, only when a plan is new, changed or not in its place.
+* **Site Caller ID / Caller Name** (GENESYS.md §3.3 ``Site`` source): when org.yaml sets either, the site
+  is PUT as read (with its ``version``) carrying org.yaml's ``callerId`` and ``callerName``, only when one
+  differs; a missing member reads as "". Sites are looked up by name, never created.
 * **Outbound routes** (step 6.5): matched by name. A classification belongs to one route per site
   (§4.1 (4)): one held by a route takeback does not manage is an error, unless ``take_classifications``,
   which first removes it from that route (never leaving a route without classifications).
@@ -26,13 +29,14 @@ from typing import Any
 
 from ..cloud import Org, OutboundRoute, Site, Trunk
 from ..cloud.numberplans import MAX_NUMBER_PLANS
-from .changes import Action, Change, FieldChange, Plan, PlansStep, RouteStep, TrunkStep
+from .changes import Action, Change, FieldChange, Plan, PlansStep, RouteStep, SiteStep, TrunkStep
 from .desired import (
     PASSWORD_KEY,
     PLAN_FIELDS,
     READ_ONLY_FIELDS,
     SECRET_KEYS,
     managed_routes,
+    managed_site_caller,
     managed_trunks,
     plan_to_api,
     plan_view,
@@ -65,6 +69,7 @@ def make_plan(org: Org, snapshot: Snapshot, options: PlanOptions | None = None) 
     for site in org.sites:
         site_id = site_ids.get(site.name.casefold())
         if site_id is not None:
+            _plan_site_caller(site, site_id, snapshot, plan)
             _plan_numbers(site, site_id, snapshot.plans.get(site_id, []), plan)
             _plan_routes(org, site, site_id, snapshot, options, plan)
     return plan
@@ -252,6 +257,26 @@ def _update_trunk(
         body["properties"][key] = _with_instance(live.get(key), value)
     plan.changes.append(Change("trunk", trunk.name, "update", fields=tuple(fields), notes=tuple(notes)))
     plan.trunk_steps.append(TrunkStep(trunk.name, str(current["id"]), body))
+
+
+# ----- sites: Caller ID / Caller Name -----
+
+
+def _plan_site_caller(site: Site, site_id: str, snapshot: Snapshot, plan: Plan) -> None:
+    wanted = managed_site_caller(site)
+    live = snapshot.site(site.name)
+    if wanted is None or live is None:
+        return
+    fields = [
+        FieldChange(member, live.get(member) or "", value)
+        for member, value in wanted.items()
+        if not same_value(live.get(member) or "", value)
+    ]
+    if not fields:
+        plan.changes.append(Change("site", site.name, "unchanged"))
+        return
+    plan.changes.append(Change("site", site.name, "update", fields=tuple(fields)))
+    plan.site_steps.append(SiteStep(site_id, site.name, {**_writable(live), **wanted}))
 
 
 # ----- number plans -----

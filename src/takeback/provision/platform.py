@@ -258,6 +258,15 @@ class PlatformClient:
             )
         )
 
+    def update_site(self, site_id: str, body: Json) -> Json:
+        api = self.telephony
+        return dict(
+            self._json(
+                f"update site {body.get('name')!r}",
+                lambda: api.put_telephony_providers_edges_site(site_id, body),
+            )
+        )
+
     def number_plans(self, site_id: str, site_name: str) -> list[Json]:
         api = self.telephony
         return list(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cloud import Org
-from .desired import managed_routes, managed_trunks
+from .desired import managed_routes, managed_site_caller, managed_trunks
 from .platform import BYOC_METABASE, PlatformClient
 
 __all__ = ["Snapshot", "needed_sites", "read_snapshot"]
@@ -47,10 +47,10 @@ class Snapshot:
 
 
 def needed_sites(org: Org) -> list[str]:
-    """Sites provisioning touches or points at: plans/managed routes, and managed trunks' sites."""
+    """Sites provisioning touches or points at: plans/managed routes/Caller ID, and managed trunks' sites."""
     names: list[str] = []
     for site in org.sites:
-        if site.number_plans or managed_routes(org, site):
+        if site.number_plans or managed_routes(org, site) or managed_site_caller(site) is not None:
             names.append(site.name)
     for trunk in managed_trunks(org):
         names.append(org.site_for_trunk(trunk.name).name)

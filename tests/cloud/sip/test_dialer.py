@@ -11,6 +11,7 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
+from takeback.cloud.api.state import fields_of
 from takeback.cloud.server import CloudServer
 
 from .support import ARTICLE_UUI, MAIN_DID, Device, device_trunk, make_org
@@ -147,3 +148,27 @@ async def test_connect_timeout_of_the_flow_shortens_the_dial() -> None:
             record = await one_call(cloud)
             await asyncio.wait_for(ringing.done.get(), 10)
     assert ringing.ended == ["cancelled"] and record.legs[0].status is None
+
+
+async def test_a_trunk_switched_to_a_transport_without_listener_fails_the_attempt() -> None:
+    """A trunk switched to tls through the API while the emulator listens on udp only: the INVITE cannot
+    be sent (no Via/Contact address). The attempt is recorded as not sent with the reason, the transfer
+    takes the flow's failure path, and the flow is not crashed."""
+    device = Device()
+    async with device:
+        org = make_org(device.port)
+        async with CloudServer(
+            org, sip=["udp:127.0.0.1:0"], api=("127.0.0.1", 0), rng=random.Random(3)
+        ) as cloud:
+            trunks = [
+                t if t.name != "Device" else t.model_copy(update={"protocol": "tls"}) for t in org.trunks
+            ]
+            cloud.state.replace(cloud.state.validate({**fields_of(org), "trunks": trunks}))
+            record = await one_call(cloud)
+    assert device.invites == [] and record.legs == []
+    (skipped,) = record.skipped_attempts
+    assert skipped.trunk == "Device" and skipped.target == f"127.0.0.1:{device.port}"
+    assert skipped.reason.startswith("no tls listener on the emulator for trunk 'Device' (protocol tls)")
+    assert record.failures == [f"transfer to 9991: status None ({skipped.reason})"]
+    assert record.flows_run[0].prompts == ["Sorry, the transfer failed."]
+    assert record.ended

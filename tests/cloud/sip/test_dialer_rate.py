@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from takeback.cloud import Trunk, parse_org
+from takeback.cloud.calllog import describe
 from takeback.cloud.dialer import SlidingWindowLimiter, TokenBucketLimiter, make_limiter
 from takeback.cloud.routing import route_number
 from takeback.cloud.server import CloudServer
@@ -117,6 +118,13 @@ async def test_over_the_rate_the_next_trunk_of_the_route_is_used() -> None:
     assert [(leg.trunk, leg.status) for leg in one.legs] == [("Device", 200)]
     assert [(leg.trunk, leg.status) for leg in two.legs] == [("Device2", 200)]
     assert two.flows_run[-1].uui_data == ARTICLE_UUI and not two.failures
+    (skipped,) = two.skipped_attempts  # visible in the timeline, without a Call-ID
+    assert (skipped.trunk, skipped.target) == ("Device", f"127.0.0.1:{limited.port}")
+    assert "max call rate 1/3600s exceeded" in skipped.reason
+    assert describe(two)["legs"] == [
+        {"party": "customer", "call_id": two.customer_call_id},
+        {"party": "external", "call_id": two.legs[0].call_id},
+    ]
 
 
 async def test_over_the_rate_with_the_fail_policy_the_transfer_fails() -> None:
@@ -133,7 +141,13 @@ async def test_over_the_rate_with_the_fail_policy_the_transfer_fails() -> None:
     assert one.legs[0].status == 200
     assert two.legs == []  # nothing went on the wire: no Call-ID, no external session
     assert two.flows_run[0].prompts == ["Sorry, the transfer failed."]
-    assert two.failures == ["transfer to 9991: status None"]
+    reason = "max call rate 1/3600s exceeded on trunk 'Device': INVITE not sent"
+    assert two.failures == [f"transfer to 9991: status None ({reason})"]
+    assert [(s.trunk, s.reason) for s in two.skipped_attempts] == [("Device", reason)]
+    assert describe(two)["skipped_attempts"] == [
+        {"number": "9991", "trunk": "Device", "target": f"127.0.0.1:{limited.port}", "reason": reason}
+    ]
+    assert not one.skipped_attempts
 
 
 async def test_over_the_rate_with_no_other_trunk_the_transfer_fails() -> None:

@@ -73,3 +73,22 @@ async def test_the_dialer_skips_a_server_marked_down() -> None:
         await record.wait(10)
     assert first.invites == [] and len(second.invites) == 1
     assert record.flows_run[-1].uui_data == "This is my data"
+
+
+async def test_a_trunk_without_a_listener_for_its_transport_is_skipped(caplog: Any) -> None:
+    """A tcp trunk on a udp-only emulator: no OPTIONS can be sent (the SIP core has no local endpoint).
+    Its server is skipped (not marked down), warned about once, other servers are still pinged, and the
+    pinger keeps running until close() (which must not raise)."""
+    first = Device()
+    async with first:
+        trunk = device_trunk(first.port, protocol="tcp")
+        org = make_org(first.port, trunk=trunk, policies=PING)
+        cloud = CloudServer(org, sip=["udp:127.0.0.1:0"], rng=random.Random(5))
+        async with cloud:
+            assert cloud.pinger is not None
+            await until(lambda: cloud.pinger is not None and cloud.pinger.rounds >= 3)
+            key = f"tcp:127.0.0.1:{first.port}"
+            assert key in cloud.pinger.skipped and key not in cloud.health.down
+            assert "udp:127.0.0.1:9" in cloud.health.down  # the PSTN server (nothing listens) still pinged
+    warnings = [r.getMessage() for r in caplog.records if "not pinged" in r.getMessage()]
+    assert warnings == [f"SIP server {key} not pinged: no tcp listener to send OPTIONS from"]

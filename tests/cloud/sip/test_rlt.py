@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession
 
 from takeback.cloud import parse_org
 from takeback.cloud.engine import ActiveConversation
@@ -197,6 +198,37 @@ async def test_a_simulated_pstn_caller_is_always_bridged() -> None:
     assert active.release_links[0].outcome == "bridged"
     assert "simulated" in active.release_links[0].reason
     assert record.legs[0].taken_back and record.flows_run[-1].uui_data == ARTICLE_UUI
+
+
+async def test_release_links_are_on_the_record_and_in_the_rest_timeline() -> None:
+    """The RLT requests outlive the live conversation: ConversationRecord.release_links (the list
+    ActiveConversation.release_links appends to) and ``release_links`` of GET /emulator/v1/calls/{id}."""
+    device = Device()
+    async with device:
+        cloud = CloudServer(rlt_org(device.port, rlt=True), sip=["udp:127.0.0.1:0"], api=("127.0.0.1", 0))
+        async with cloud, ClientSession(base_url=cloud.api.base_url) as http:
+            async with http.post("/emulator/v1/calls", json={"to": MAIN_DID}) as response:
+                created = await response.json()
+            record = cloud.conversation(created["conversationId"])
+            await record.wait(10)
+            assert record.release_links is only_conversation(cloud).release_links
+            async with http.get(created["selfUri"]) as response:
+                timeline = await response.json()
+    (link,) = record.release_links
+    assert timeline["release_links"] == [
+        {
+            "number": "9991",
+            "trunk": None,
+            "refer_to": None,
+            "outcome": "bridged",
+            "reason": link.reason,
+            "refer_status": None,
+            "notify_status": None,
+            "progress": [],
+            "bye_by": None,
+        }
+    ]
+    assert "simulated" in link.reason and timeline["skipped_attempts"] == []
 
 
 @pytest.mark.parametrize(

@@ -152,6 +152,12 @@ async def site_get(request: web.Request) -> web.Response:
     return _json(sites.get_site(request.config_dict[STATE], request.match_info["siteId"]))
 
 
+@api_routes.put(_SITE)
+async def site_update(request: web.Request) -> web.Response:
+    state, site_id = request.config_dict[STATE], request.match_info["siteId"]
+    return _json(sites.update_site(state, site_id, await _body(request)))
+
+
 @api_routes.get(f"{_SITE}/numberplans/classifications")
 async def plan_classifications(request: web.Request) -> web.Response:
     state, site_id = request.config_dict[STATE], request.match_info["siteId"]

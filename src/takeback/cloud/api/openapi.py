@@ -199,9 +199,17 @@ SCHEMAS: dict[str, Schema] = {
         managed=_BOOL,
         mediaModel={"type": "string", "enum": ["Cloud", "Premises"]},
         coreSite=_BOOL,
+        callerId=_STR,
+        callerName=_STR,
     ),
     "SiteRequest": _req(
-        ("name",), name=_STR, description=_STR, mediaModel={"type": "string", "enum": ["Cloud"]}
+        ("name",),
+        name=_STR,
+        description=_STR,
+        version=_INT,
+        mediaModel={"type": "string", "enum": ["Cloud"]},
+        callerId=_STR,
+        callerName=_STR,
     ),
     "NumberPlan": _obj(
         (*_ENTITY_REQUIRED, "matchType", "classification", "priority"),
@@ -459,7 +467,17 @@ def _site_paths() -> dict[str, Schema]:
                 example={"name": "Paris", "description": "a second site", "mediaModel": "Cloud"},
             ),
         },
-        _SITE: {"get": _op("getSite", "Get a site", _ref("Site"), params=(site_id,), errors=(401, 404))},
+        _SITE: {
+            "get": _op("getSite", "Get a site", _ref("Site"), params=(site_id,), errors=(401, 404)),
+            "put": _op(
+                "putSite",
+                "Update a site's description and outbound Caller ID / Caller Name (version-checked)",
+                _ref("Site"),
+                params=(site_id,),
+                body=_ref("SiteRequest"),
+                errors=(400, 401, 404, 409),
+            ),
+        },
     }
 
 

@@ -11,6 +11,11 @@ The org model keeps what routing needs (country code and dialing prefixes, defau
 outbound Caller ID / Caller Name (``callerId`` / ``callerName`` [DOC SDK ``Site``], the ``Site`` source of
 ``trunk_calling_id_priority``, GENESYS.md §3.3); the API's location, edges and media regions are not
 modelled: a site is ``mediaModel: "Cloud"``.
+
+``PUT …/sites/{siteId}`` [DOC SDK ``put_telephony_providers_edges_site``] is version-checked like trunks
+and routes and updates ``description``, ``callerId`` and ``callerName`` (what provisioning writes); an
+absent member keeps its value, an empty string clears it. Renaming a site is not emulated (400): the org
+model names sites in trunks and ``default_site``.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ from typing import Any
 from ..config import ConfigError, validate_model
 from ..org import OutboundRoute, Site
 from .entities import SITES_PATH, division_ref, meta_fields
-from .errors import bad_request, from_config_error
+from .errors import ApiError, bad_request, from_config_error
 from .params import Body, Query, listing, name_matches
-from .state import OrgState, fields_of
+from .state import OrgState, fields_of, rebuild
 
-__all__ = ["DEFAULT_ROUTE_NAME", "create_site", "get_site", "list_sites", "site_entity"]
+__all__ = ["DEFAULT_ROUTE_NAME", "create_site", "get_site", "list_sites", "site_entity", "update_site"]
 
 DEFAULT_ROUTE_NAME = "Default Outbound Route"
 MAX_PAGE_SIZE = 500
@@ -108,4 +113,52 @@ def create_site(state: OrgState, data: Any, *, default_outbound_route: bool) -> 
     fields = fields_of(org)
     fields["sites"] = [*org.sites, site]
     state.commit(state.validate(fields, rename=((f"sites[{len(org.sites)}]", "body"),)))
+    return site_entity(state, site)
+
+
+def update_site(state: OrgState, site_id: str, data: Any) -> dict[str, Any]:
+    """``PUT …/sites/{siteId}``: version-checked; ``description``, ``callerId``, ``callerName``."""
+    current = state.require_site(site_id)
+    body = Body(data)
+    meta = state.sites.meta_of(current.name)
+    version = body.integer("version")
+    if version is None:
+        raise bad_request("version is required: send the version you read", field="version")
+    if version != meta.version:
+        status = state.policies.version_mismatch_status
+        raise ApiError(
+            status,
+            "conflict" if status == 409 else "bad.request",
+            f"The version supplied ({version}) does not match the current version ({meta.version})",
+            entity_id=site_id,
+            entity_name=current.name,
+        )
+    name = body.required_text("name")
+    if name != current.name:
+        raise bad_request(
+            f"renaming site {current.name!r} is not supported by the emulator; send name {current.name!r}",
+            field="name",
+        )
+    media_model = body.text("mediaModel")
+    if media_model is not None and media_model != "Cloud":
+        raise bad_request("mediaModel must be Cloud: the emulator has cloud media only", field="mediaModel")
+    changes = {
+        field: body.text(member, default=getattr(current, field)) or ""
+        for field, member in (
+            ("description", "description"),
+            ("caller_id", "callerId"),
+            ("caller_name", "callerName"),
+        )
+    }
+    try:
+        site = rebuild(current, **changes)
+    except ConfigError as exc:
+        raise from_config_error(
+            exc, rename=(("caller_id", "callerId"), ("caller_name", "callerName"))
+        ) from None
+    org = state.org
+    fields = fields_of(org)
+    fields["sites"] = [site if each.name == current.name else each for each in org.sites]
+    state.commit(state.validate(fields))
+    state.sites.touch(site_id)
     return site_entity(state, site)
