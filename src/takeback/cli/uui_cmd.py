@@ -27,12 +27,18 @@ def register(commands: Any) -> None:
     sub.required = True
 
     enc = sub.add_parser(
-        "encode", help="build a UUI header (or a Refer-To) from text",
-        epilog=_ENCODE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "encode",
+        help="build a UUI header (or a Refer-To) from text",
+        epilog=_ENCODE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     enc.add_argument("text", help="the data, as the Architect flow author would pass it")
-    enc.add_argument("--type", dest="header_type", default="User-to-User",
-                     choices=["User-to-User", "User-to-User;pd", "x-User-to-User"])
+    enc.add_argument(
+        "--type",
+        dest="header_type",
+        default="User-to-User",
+        choices=["User-to-User", "User-to-User;pd", "x-User-to-User"],
+    )
     enc.add_argument("--encoding", default="hex", choices=["hex", "ascii"])
     enc.add_argument("--pd", default="00", help="protocol discriminator, two hex digits (default 00)")
     enc.add_argument("--refer-to", metavar="NUMBER", help="print the take-back Refer-To for this DID")
@@ -41,8 +47,10 @@ def register(commands: Any) -> None:
     enc.set_defaults(handler=_encode)
 
     dec = sub.add_parser(
-        "decode", help="say what Call.UUIData Genesys would expose for a UUI value or a Refer-To",
-        epilog=_DECODE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "decode",
+        help="say what Call.UUIData Genesys would expose for a UUI value or a Refer-To",
+        epilog=_DECODE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     dec.add_argument("value", help="a UUI header value, or a Refer-To value (<sip:…?User-to-User=…>)")
     dec.add_argument("--header", default="User-to-User", help="header name the value came in")
@@ -55,9 +63,7 @@ def _encode(args: argparse.Namespace) -> int:
         value = uui.refer_to(args.refer_to, uui=args.text, host=args.host, pd=args.pd)
         result = {"header": "Refer-To", "value": value}
     else:
-        name, value = uui.encode(
-            args.text, header_type=args.header_type, encoding=args.encoding, pd=args.pd
-        )
+        name, value = uui.encode(args.text, header_type=args.header_type, encoding=args.encoding, pd=args.pd)
         result = {"header": name, "value": value}
     if args.json:
         print(json.dumps(result))
@@ -88,7 +94,8 @@ def _decode(args: argparse.Namespace) -> int:
             "warnings": [w.message for w in decoded.warnings],
         }
     result.update(
-        encoding=decoded.encoding, pd=decoded.pd,
+        encoding=decoded.encoding,
+        pd=decoded.pd,
         raw_hex=decoded.raw.hex() if decoded.raw is not None else None,
     )
     if args.json:

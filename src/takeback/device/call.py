@@ -56,6 +56,7 @@ from .config import DeviceConfig
 from .errors import CallEnded, CallStateError
 from .records import CallRecords
 from .refer_auth import refer_with_auth
+from .request_auth import bye_with_auth
 from .srtp_policy import srtp_media_options
 
 __all__ = ["Call", "CallServices", "TransferResult"]
@@ -459,7 +460,8 @@ class Call:
 
     async def _send_bye(self) -> None:
         try:
-            response = await self.net_call.bye()
+            credentials = self.services.config.take_back.credentials  # a 401/407 is answered once
+            response = await bye_with_auth(self.net_call, credentials)
         except RequestFailed as exc:
             self._record(bye_status=exc.status)
         else:

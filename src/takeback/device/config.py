@@ -459,7 +459,8 @@ class TakeBackCredentials(StrictModel):
 class TakeBackSettings(StrictModel):
     """Take-back defaults (GENESYS.md §6): the DID, the Refer-To host (ignored by Genesys), the UUI
     protocol discriminator, how long to wait for the terminal NOTIFY, the BYE grace after success, and the
-    Digest credentials for a challenged REFER (none: a challenge is a failure, ``refer-auth``)."""
+    Digest credentials for a challenged REFER or BYE (GENESYS.md §12 item 12; none: a challenged REFER is a
+    failure, ``refer-auth``, and a challenged BYE ends the call locally with ``bye_status`` 401/407)."""
 
     number: str = "+33456456456"
     host: str = "localhost"

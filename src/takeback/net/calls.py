@@ -205,8 +205,9 @@ class Call:
     ) -> ReferOutcome:
         return await self.ua.refer(self, refer_to, timeout=timeout, headers=headers)
 
-    async def bye(self) -> Response | None:
-        return await self.ua.bye(self)
+    async def bye(self, *, headers: HeaderList = ()) -> Response | None:
+        """BYE; after a 401/407 to it, again with credentials in ``headers`` (RFC 3261 §22.2, §22.3)."""
+        return await self.ua.bye(self, headers=headers)
 
     async def wait_terminated(self) -> str:
         """Wait until the dialog ends; returns the reason (``remote-bye``, ``local-bye``, ``no-ack`` …)."""

@@ -425,10 +425,14 @@ class UserAgent:
             call.local_body = body
         return await self._await_final(tx)
 
-    async def bye(self, call: Call | Dialog) -> Response | None:
+    async def bye(self, call: Call | Dialog, *, headers: HeaderList = ()) -> Response | None:
         """Hang up. None when the dialog was already gone, or when the BYE is deferred until the ACK of
-        our 2xx arrives (RFC 3261 §15: the callee must not send BYE before the ACK)."""
-        tx = self.core.bye(self._dialog_of(call), self.loop.time())
+        our 2xx arrives (RFC 3261 §15: the callee must not send BYE before the ACK).
+
+        After a 401/407 to our BYE, call again with ``Authorization``/``Proxy-Authorization`` in
+        ``headers``: the core sends the authorized retry in the same dialog (RFC 3261 §22.2, §22.3).
+        """
+        tx = self.core.bye(self._dialog_of(call), self.loop.time(), headers=headers)
         if tx is None:
             self._pump()
             return None

@@ -4,7 +4,8 @@ the UA core rather than the transaction layer.
 UAC: dialogs from 1xx-with-tag / 2xx (§12.1.2, one per To tag when forked), the ACK for every 2xx and
 its re-sending on 2xx retransmissions (§13.2.2.4). UAS: dialogs from our 1xx/2xx (§12.1.1), the 2xx
 retransmission with T1..T2 back-off until the ACK and the BYE when none comes in 64*T1 (§13.3.1.4).
-Both: in-dialog request checks (481, CSeq → 500, §12.2.2), BYE (§15), re-INVITE glare (§14), target
+Both: in-dialog request checks (481, CSeq → 500, §12.2.2), BYE (§15) and its authorized retry after a
+401/407 (§22.2/§22.3: see :meth:`DialogLayer.bye`), re-INVITE glare (§14), target
 refresh of both targets (the peer's from its Contact, ours from the Contact of our accepted target refresh),
 session timers (RFC 4028) and the RFC 5057 rule that a dialog lives while any usage lives.
 """
@@ -39,6 +40,10 @@ __all__ = ["DialogLayer"]
 
 #: Requests of the INVITE usage: a 481/408 to them ends the dialog (§12.2.1.2, RFC 5057 §5.2).
 _INVITE_USAGE = frozenset({"INVITE", "BYE", "UPDATE", "INFO", "PRACK", "ACK"})
+#: Final responses to our BYE that leave room for its authorized retry (§22.2 401, §22.3 407).
+_CHALLENGES = frozenset({401, 407})
+#: The headers that make a BYE retry an authorized one (§22.2, §22.3).
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization"})
 
 
 class _Retransmit2xx:
@@ -144,8 +149,14 @@ class DialogLayer:
             self.terminate(dialog, str(status), now)
         self.core.emit(ResponseReceived(response, tx, dialog))
 
-    def on_update_2xx(self, tx: ClientTransaction, dialog: Dialog, response: Response, now: float) -> None:
-        """RFC 3311 §5.1: UPDATE is a target refresh; its 2xx may renew the session timer (RFC 4028)."""
+    def on_in_dialog_2xx(self, tx: ClientTransaction, dialog: Dialog, response: Response, now: float) -> None:
+        """A 2xx to our in-dialog non-INVITE request: our BYE is done (§15.1.1); UPDATE is a target refresh
+        whose 2xx may renew the session timer (RFC 3311 §5.1, RFC 4028)."""
+        if tx.method == "BYE":
+            self._on_bye_final(tx, response.status, now)
+            return
+        if tx.method != "UPDATE":
+            return
         dialog.refresh_target(response)
         self._arm_session(dialog, session_from_2xx(response, we_sent_it=False, request=tx.request), now)
 
@@ -299,7 +310,7 @@ class DialogLayer:
         to_tag = request.to.tag or ""
         dialog = self.dialogs.get(DialogId(request.call_id, to_tag, request.from_.tag or ""))
         method = request.method
-        if dialog is None or (not dialog.invite_usage_active and method != "NOTIFY"):
+        if dialog is None or not self._accepts(dialog, method):
             self.core.respond(tx, 481, now=now)
             return
         seq = request.cseq.seq
@@ -320,6 +331,17 @@ class DialogLayer:
         else:
             self.core.emit(RequestReceived(request, tx, peer, dialog))
 
+    @staticmethod
+    def _accepts(dialog: Dialog, method: str) -> bool:
+        """Whether an in-dialog request is processed rather than answered 481 (§12.2.2).
+
+        Once we sent BYE the session is over (§15.1.1): only NOTIFY (a subscription usage may outlive it,
+        RFC 5057) and a BYE crossing ours (the dialog lasts until our BYE's final response) get through.
+        """
+        if dialog.invite_usage_active or method == "NOTIFY":
+            return True
+        return method == "BYE" and dialog.bye_outstanding
+
     def _reinvite_allowed(self, dialog: Dialog, tx: ServerTransaction, now: float) -> bool:
         """§14.2: one INVITE at a time per dialog (500 + Retry-After, or 491 on glare)."""
         if dialog.pending_server_invite is not None and not dialog.pending_server_invite.answered:
@@ -332,7 +354,11 @@ class DialogLayer:
         return True
 
     def _on_bye(self, dialog: Dialog, tx: ServerTransaction, now: float) -> None:
-        """§15.1.2: 200 to the BYE, 487 to any INVITE of the dialog still unanswered, dialog over."""
+        """§15.1.2: 200 to the BYE, 487 to any INVITE of the dialog still unanswered, dialog over.
+
+        A BYE crossing ours also gets its 200; the dialog is then over for both sides, so a retry of our
+        BYE after a challenge is off (the late final response to ours changes nothing).
+        """
         self.core.respond(tx, 200, now=now)
         unanswered = [
             pending
@@ -340,6 +366,7 @@ class DialogLayer:
             if isinstance(pending, ServerTransaction) and not pending.answered and not pending.terminated
         ]
         self.terminate(dialog, "remote-bye", now)
+        self._drop_bye(dialog)
         for pending in unanswered:
             self.core.respond(pending, 487, now=now)
 
@@ -349,7 +376,7 @@ class DialogLayer:
         """Send ``request`` in ``dialog``; a target refresh the TU built without Contact gets the
         dialog's own (create_request already wrote it on the ones it built)."""
         method = request.method
-        if not dialog.has_usages or (not dialog.invite_usage_active and method != "NOTIFY"):
+        if not self._may_send(dialog, method):
             raise TransactionError(f"dialog {dialog.id} is terminated")
         if method in TARGET_REFRESH and dialog.local_contact and "Contact" not in request.headers:
             request.headers.add("Contact", dialog.local_contact)
@@ -359,9 +386,24 @@ class DialogLayer:
             dialog.pending_client_invite = tx
         return tx
 
+    @staticmethod
+    def _may_send(dialog: Dialog, method: str) -> bool:
+        """After our BYE only the authorized BYE retry (§22.2/§22.3) and a subscription's NOTIFY may go."""
+        if method == "BYE" and dialog.bye_retry_open:
+            return True
+        return dialog.has_usages and (dialog.invite_usage_active or method == "NOTIFY")
+
     def bye(
         self, dialog: Dialog, now: float, headers: Iterable[tuple[str, str]] = ()
     ) -> ClientTransaction | None:
+        """End the call (§15.1.1): the dialog is terminated (DialogTerminated) as the BYE goes.
+
+        It stays in the table until the BYE's final response, and after a 401/407 for one more 64*T1 so
+        the TU can call ``bye`` again with ``Authorization``/``Proxy-Authorization`` in ``headers``
+        (§22.2/§22.3: same dialog, new CSeq). None when there is nothing to send.
+        """
+        if dialog.bye_retry_open:
+            return self._retry_bye(dialog, now, list(headers))
         if not dialog.invite_usage_active:
             return None
         if dialog.state is DialogState.EARLY:
@@ -379,8 +421,40 @@ class DialogLayer:
     ) -> ClientTransaction:
         request = self.core.create_request(dialog, "BYE", headers=headers)
         tx = self.send(dialog, request, now)
+        dialog.bye_tx = tx  # before terminate: the dialog stays in the table for the BYE's outcome
         self.terminate(dialog, reason, now)
         return tx
+
+    def _retry_bye(self, dialog: Dialog, now: float, headers: list[tuple[str, str]]) -> ClientTransaction:
+        """§22.2/§22.3: the challenged BYE again, with credentials, as a new request (new CSeq)."""
+        if not any(name.lower() in _CREDENTIALS for name, _ in headers):
+            raise TransactionError("a BYE retry after 401/407 needs Authorization or Proxy-Authorization")
+        request = self.core.create_request(dialog, "BYE", headers=headers)
+        tx = self.send(dialog, request, now)
+        self.core.cancel_timer(dialog.bye_retry_timer)
+        dialog.bye_retry_timer = None
+        dialog.bye_tx = tx
+        return tx
+
+    def _on_bye_final(self, tx: ClientTransaction, status: int, now: float) -> None:
+        """Our BYE's final response (or timeout): a challenge opens the retry window, all else ends it."""
+        dialog = tx.dialog
+        if dialog is None or dialog.bye_tx is not tx:
+            return
+        if status in _CHALLENGES:
+            deadline = now + self.core.timer_values.timeout
+            dialog.bye_retry_timer = self.core.schedule(deadline, lambda _t: self._drop_bye(dialog))
+            return
+        self._drop_bye(dialog)
+
+    def _drop_bye(self, dialog: Dialog) -> None:
+        """Nothing more will be sent for our BYE: forget it, release the dialog if no usage is left."""
+        if dialog.bye_tx is None:
+            return
+        self.core.cancel_timer(dialog.bye_retry_timer)
+        dialog.bye_retry_timer = None
+        dialog.bye_tx = None
+        self.maybe_release(dialog)
 
     def terminate(self, dialog: Dialog, reason: str, now: float) -> None:
         """End the INVITE usage (emits :class:`DialogTerminated` once); the dialog object goes when no
@@ -397,7 +471,7 @@ class DialogLayer:
         self.maybe_release(dialog)
 
     def maybe_release(self, dialog: Dialog) -> None:
-        if not dialog.has_usages:
+        if not dialog.has_usages and not dialog.bye_outstanding:
             self.dialogs.pop(dialog.id, None)
 
     def on_in_dialog_failure(self, tx: ClientTransaction, status: int, now: float) -> None:
@@ -405,6 +479,8 @@ class DialogLayer:
         dialog: Dialog | None = tx.dialog
         if dialog is None:
             return
+        if tx.method == "BYE":
+            self._on_bye_final(tx, status, now)
         if dialog.pending_client_invite is tx:
             dialog.pending_client_invite = None
         if status == 481 or (status == 408 and tx.method in _INVITE_USAGE):

@@ -339,8 +339,8 @@ class SipCore:
         if dialog is not None:
             if response.status >= 300:
                 self.dialog_layer.on_in_dialog_failure(tx, response.status, now)
-            elif tx.method == "UPDATE" and response.status >= 200:
-                self.dialog_layer.on_update_2xx(tx, dialog, response, now)
+            elif response.status >= 200:
+                self.dialog_layer.on_in_dialog_2xx(tx, dialog, response, now)
         self.emit(ResponseReceived(response, tx, dialog))
 
     # ------------------------------------------------------------------ TU: requests
@@ -565,6 +565,7 @@ class SipCore:
     def bye(
         self, dialog: Dialog, now: float, *, headers: Iterable[tuple[str, str]] = ()
     ) -> ClientTransaction | None:
+        """BYE (§15.1.1); after a 401/407 to it, call again with credentials in ``headers`` (§22.2/§22.3)."""
         return self.dialog_layer.bye(dialog, now, headers)
 
     def ack(self, dialog: Dialog, now: float, *, body: bytes = b"", content_type: str | None = None) -> None:

@@ -103,6 +103,8 @@ class Dialog:
         "ack_data",
         "ack_peer",
         "bye_pending",
+        "bye_retry_timer",
+        "bye_tx",
         "call_id",
         "first_refer_id",
         "id",
@@ -180,6 +182,10 @@ class Dialog:
         # UAS: 2xx retransmission until ACK (§13.3.1.4); a BYE waiting for that ACK (§15)
         self.retransmit: Any = None
         self.bye_pending = False
+        # our BYE until its final response (RFC 3261 §15.1.1), kept open for its authorized retry after a
+        # 401/407 (§22.2/§22.3) until ``bye_retry_timer`` fires: see DialogLayer.bye
+        self.bye_tx: ClientTransaction | None = None
+        self.bye_retry_timer: TimerEntry | None = None
         self.session: SessionTimer | None = None
         self.session_timer: TimerEntry | None = None
         self.user_data: Any = None
@@ -242,6 +248,16 @@ class Dialog:
         return self.invite_usage_active or bool(self.subscriptions) or bool(self.notifiers)
 
     @property
+    def bye_outstanding(self) -> bool:
+        """Our BYE awaits its final response, or its authorized retry after a 401/407 (§15.1.1, §22)."""
+        return self.bye_tx is not None
+
+    @property
+    def bye_retry_open(self) -> bool:
+        """Our BYE was challenged (401/407): one more BYE, with credentials, may go (§22.2, §22.3)."""
+        return self.bye_retry_timer is not None
+
+    @property
     def local_uri(self) -> str:
         return str(parse_name_addr(self.local_party).uri)
 
@@ -289,6 +305,12 @@ class Dialog:
             return self.remote_target, routes
         # Strict routing: the first route becomes the Request-URI, the remote target the last Route.
         return _strip_for_ruri(raw_uri(routes[0])), [*routes[1:], f"<{self.remote_target}>"]
+
+    @property
+    def request_uri(self) -> str:
+        """The Request-URI of the next request in this dialog (§12.2.1.1): the remote target under loose
+        routing, the first route under strict routing; it is the digest-uri of a credential (§22.4)."""
+        return self._request_uri_and_routes()[0]
 
     def next_hop(self) -> Peer:
         """Where an in-dialog request goes: the first route, else the remote target (§12.2.1.1, §8.1.2)."""

@@ -319,11 +319,11 @@ class ServerTransaction(Transaction):
         self.local_tag: str | None = None
         self.response_peer = response_destination(request.top_via, peer)
 
-
     @property
     def response_bytes(self) -> bytes | None:
         """The last response exactly as serialised for the wire (what retransmissions resend)."""
         return self._response_bytes
+
     def start(self, now: float) -> None:
         self._start(now)
 
