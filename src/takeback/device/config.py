@@ -392,6 +392,27 @@ class MediaSettings(StrictModel):
         return tuple(_CODEC_NAMES[name] for name in self.codecs)
 
 
+class OverloadSettings(StrictModel):
+    """Load shedding (:mod:`takeback.device.overload`): while more than ``shed_above_kb`` wait in a UDP
+    listener's kernel receive queue, new INVITEs get ``503`` with ``Retry-After`` (the trunk fails over on
+    5xx, GENESYS.md §3.3); calls already accepted carry on. ``shed_above_kb: 0`` turns it off."""
+
+    shed_above_kb: int = Field(default=768, ge=0)
+    resume_below_kb: int = Field(default=128, ge=0)
+    hold: Seconds = 1.0
+    interval: Seconds = 0.02
+    retry_after: int = Field(default=2, ge=0)
+
+    @model_validator(mode="after")
+    def _watermarks(self) -> OverloadSettings:
+        if self.shed_above_kb and self.resume_below_kb > self.shed_above_kb:
+            raise ValueError(
+                f"resume_below_kb ({self.resume_below_kb}) must not exceed "
+                f"shed_above_kb ({self.shed_above_kb})"
+            )
+        return self
+
+
 class SessionTimerSettings(StrictModel):
     """RFC 4028 session timers: ``min_se`` (422 below it), our preferred interval and refresher."""
 
@@ -532,6 +553,7 @@ class DeviceConfig(StrictModel):
     http: Annotated[tuple[str, int] | None, BeforeValidator(parse_host_port)] = ("127.0.0.1", 8080)
     drain_timeout: Seconds = 30.0
     max_calls: int = Field(default=0, ge=0)
+    overload: OverloadSettings = Field(default_factory=OverloadSettings)
 
     @field_validator("listen", mode="before")
     @classmethod

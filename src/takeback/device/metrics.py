@@ -29,7 +29,8 @@ __all__ = [
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
-CAPACITY_REASONS = frozenset({"draining", "max-calls"})  #: refusals that are not about who is calling
+#: Refusals that are not about who is calling.
+CAPACITY_REASONS = frozenset({"draining", "max-calls", "overload"})
 
 
 class Histogram:

@@ -24,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from .errors import CallEnded
 from .flow import run_flow
 from .http import StatusHttpServer
 from .metrics import DeviceMetrics, MetricsSnapshot
+from .overload import OverloadGuard, watch_backlog
 from .preflight import load_app, preflight
 from .records import CallRecords, read_recent
 from .status_page import StatusPages
@@ -142,6 +144,8 @@ class DeviceServer:
         self._log_once = LogOnce(config.access.log_interval)
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        shed = config.overload
+        self.overload = OverloadGuard(shed.shed_above_kb * 1024, shed.resume_below_kb * 1024, shed.hold)
         self.ua: DeviceUserAgent | None = None
         self.records: CallRecords | None = None
         self.http: StatusHttpServer | None = None
@@ -221,6 +225,12 @@ class DeviceServer:
         self.ua.on_call = self._on_call
         self.ua.on_request = self._on_request
         await self.ua.start()
+        if self.overload.enabled:
+            backlog = self.ua.transport.udp_receive_backlog
+            probe = watch_backlog(self.overload, backlog, config.overload.interval)
+            task = asyncio.ensure_future(probe)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         if self.http_address is not None:
             assert self.records is not None  # opened in start()
             pages = StatusPages(
@@ -317,9 +327,10 @@ class DeviceServer:
         self._count("invites")
         fields = self._invite_fields(invite, peer, now)
         from_tag = invite.from_.tag or ""
-        if self.draining or (self.config.max_calls and len(self.calls) >= self.config.max_calls):
-            reason = "draining" if self.draining else "max-calls"
-            net_call.respond(503, "Service Unavailable", headers=[("Retry-After", "5")])
+        reason = self._capacity_refusal()
+        if reason is not None:
+            retry_after = self.config.overload.retry_after if reason == "overload" else 5
+            net_call.respond(503, "Service Unavailable", headers=[("Retry-After", str(retry_after))])
             self._begin(invite.call_id, from_tag, **fields, access=reason, invite_status=503,
                         outcome="refused", end_at=now)  # fmt: skip
             self._count_refusal(reason)
@@ -368,6 +379,14 @@ class DeviceServer:
             with contextlib.suppress(Exception):
                 await self.records.barrier()  # a completed call is on disk before it leaves
         self.call_metrics.call_ended(outcome, call.row)  # latencies and the REFER result come from the row
+
+    def _capacity_refusal(self) -> str | None:
+        """Why a new call cannot be taken now (503), or None: draining, ``max_calls``, load shedding."""
+        if self.draining:
+            return "draining"
+        if self.config.max_calls and len(self.calls) >= self.config.max_calls:
+            return "max-calls"
+        return "overload" if self.overload.shedding else None
 
     def _refuse(self, net_call: NetCall, decision: Decision, fields: dict[str, Any], now: float) -> None:
         invite = net_call.invite
@@ -436,6 +455,7 @@ class DeviceServer:
                 "failed": self.records.failed if self.records else 0,
             },
             "sip": ua.counters.snapshot() if ua is not None else {},
+            "overload": asdict(self.overload.state),
         }
 
     def metrics(self) -> str:

@@ -74,6 +74,11 @@ class TransportLayer:
         #: Where every message sent and received is copied (``takeback.observe``: pcap, ladder, HEP).
         self.recorder: Recorder | None = None
 
+    def udp_receive_backlog(self) -> int | None:
+        """The longest kernel receive queue (bytes) among our UDP sockets; None when none can be read."""
+        backlogs = [b for b in (endpoint.receive_backlog() for endpoint in self._udp) if b is not None]
+        return max(backlogs) if backlogs else None
+
     # -- listening --
 
     async def listen(self, spec: ListenSpec) -> LocalEndpoint:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from collections import deque
-from typing import cast
+from typing import Any, cast
 
 from takeback.sip import SipParseError, parse_message
 from takeback.sip.parser import MAX_DATAGRAM
@@ -51,6 +52,10 @@ def open_udp_socket(host: str, port: int, buffer_bytes: int = SOCKET_BUFFER_BYTE
     return sock
 
 
+_SO_MEMINFO = 55  # Linux <asm-generic/socket.h>; SK_MEMINFO_VARS u32 values follow
+_MEMINFO_BYTES = 9 * 4
+
+
 class UdpEndpoint(asyncio.DatagramProtocol):
     """One UDP listening point: parses datagrams and hands them to the sink; sends bytes.
 
@@ -75,6 +80,22 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop: not a subclass
         sock = transport.get_extra_info("socket")
         self.is_ipv6 = sock is not None and sock.family == socket.AF_INET6
+
+    def receive_backlog(self) -> int | None:
+        """Bytes waiting in the kernel receive queue of this socket (Linux ``SO_MEMINFO`` rmem_alloc, which
+        counts buffer overhead too), or None where the kernel cannot tell. This is how far behind the
+        process is: an event loop reads a bounded batch per wake-up, so its own lag hides a long queue."""
+        sock: Any = self._sock
+        if sock is None and self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return None
+        try:
+            info = sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO_BYTES)
+        except (OSError, ValueError):
+            return None
+        queued = int.from_bytes(info[:4], sys.byteorder)  # SK_MEMINFO_RMEM_ALLOC, the first u32
+        return queued + sum(len(data) for data, _ in self._backlog)
 
     # -- direct socket mode (stock asyncio) --
 
