@@ -115,3 +115,17 @@ def test_select_crypto_reuses_the_current_key_and_needs_a_source() -> None:
     assert chosen is not None and chosen[1].tag == 5 and chosen[1].key == b"k" * 30
     assert select_crypto(offered, ["AES_CM_128_HMAC_SHA1_80"], None) is None
     assert select_crypto(offered, ["AEAD_AES_128_GCM"], counting_source) is None
+
+
+def test_lines_with_an_mki_or_several_keys_are_passed_over() -> None:
+    """RFC 4568 §6.1 allows them; our SRTP engines keep one master key without MKI, so the next line wins
+    (or, with none left, the offer is refused with 488 rather than failing at media setup)."""
+    key = base64.b64encode(bytes(range(30))).decode()
+    offered = [
+        CryptoAttribute.parse(f"1 AES_CM_128_HMAC_SHA1_80 inline:{key}|2^20|1:4"),
+        CryptoAttribute.parse(f"2 AES_CM_128_HMAC_SHA1_80 inline:{key};inline:{key}"),
+        CryptoAttribute.parse(f"3 AES_CM_128_HMAC_SHA1_80 inline:{key}"),
+    ]
+    chosen = select_crypto(offered, ["AES_CM_128_HMAC_SHA1_80"], bytes)
+    assert chosen is not None and chosen[0].tag == 3
+    assert select_crypto(offered[:2], ["AES_CM_128_HMAC_SHA1_80"], bytes) is None

@@ -218,14 +218,17 @@ def select_crypto(
 
     RFC 4568 §7.1.2: the answer carries exactly one crypto attribute with the same tag and suite as the
     offered one it accepts, and the answerer's own key. Lines with session parameters (``KDR=``,
-    ``UNENCRYPTED_SRTP``, ...) are passed over, since we could not honour them. ``reuse`` keeps our key
-    stable across re-INVITEs (RFC 4568 §7.1.4 allows it) so an unchanged re-offer gives an unchanged answer.
+    ``UNENCRYPTED_SRTP``, ...), several keys or an MKI are passed over, since we could not honour them.
+    ``reuse`` keeps our key stable across re-INVITEs (RFC 4568 §7.1.4 allows it) so an unchanged re-offer
+    gives an unchanged answer.
     """
     wanted = [suite.upper() for suite in suites]
     for candidate in offered:
         suite = candidate.suite.upper()
         if suite not in wanted or candidate.session_params or not candidate.has_usable_key:
             continue
+        if len(candidate.key_params) != 1 or candidate.key_params[0].mki is not None:
+            continue  # several master keys or an MKI (RFC 4568 §6.1): the SRTP engines keep one key, no MKI
         if reuse is not None and reuse.suite.upper() == suite:
             key = reuse.key
         elif key_source is not None:
