@@ -15,12 +15,10 @@ from typing import Any
 
 import pytest
 
-from takeback.sip import Request, parse_message
+from takeback.sip import Request
 from takeback.sip.digest import Credentials, compute_ha1, compute_response
-from tests.interop.sipp_support import free_port, run_sipp, sipp_command
 
-from .device_helpers import rows, running_device, wait_for
-from .test_refer_auth_sipp import CHALLENGES, VERIFY
+from .test_refer_auth_sipp import CHALLENGES, VERIFY, run_challenged
 
 pytestmark = [
     pytest.mark.interop,
@@ -62,29 +60,7 @@ async def _run(
     tmp_path: Path, status: int, credentials: str | None, calls: int
 ) -> tuple[Any, list[Any], list[Request]]:
     body = DEVICE.replace("@CREDENTIALS@", f", credentials: {credentials}" if credentials else "")
-    async with running_device(tmp_path, body) as server:
-        port = server.endpoints[0].port
-        command = sipp_command(
-            str(_scenario(tmp_path, status)), local_port=free_port(), calls=calls,
-            remote=f"127.0.0.1:{port}", rate=20, timeout=30, extra=("-s", "+19999990001"),
-        )  # fmt: skip
-        result = await run_sipp(command, tmp_path, limit=60)
-        await wait_for(lambda: not server.calls)
-        byes = _sent_byes(server)
-        records = rows(server)
-    return result, records, byes
-
-
-def _sent_byes(server: Any) -> list[Request]:
-    """The BYEs the device sent, in order (from its SIP trace)."""
-    out = []
-    for entry in server.trace.entries():
-        if entry.direction != "out" or not entry.data.startswith(b"BYE "):
-            continue
-        message = parse_message(entry.data)
-        assert isinstance(message, Request)
-        out.append(message)
-    return out
+    return await run_challenged(tmp_path, body, _scenario(tmp_path, status), "BYE", calls)
 
 
 @pytest.mark.parametrize("status", [407, 401])

@@ -70,27 +70,34 @@ def _device(credentials: str | None) -> str:
     return DEVICE.replace("@CREDENTIALS@", f", credentials: {credentials}" if credentials else "")
 
 
-async def _run(
-    tmp_path: Path, status: int, credentials: str | None, calls: int
+async def run_challenged(
+    tmp_path: Path, device_yaml: str, scenario: Path, method: str, calls: int
 ) -> tuple[Any, list[Any], list[Request]]:
-    async with running_device(tmp_path, _device(credentials)) as server:
+    """Run ``calls`` SIPp calls of ``scenario`` against a device; (SIPp result, records, what it sent)."""
+    async with running_device(tmp_path, device_yaml) as server:
         port = server.endpoints[0].port
         command = sipp_command(
-            str(_scenario(tmp_path, status)), local_port=free_port(), calls=calls,
+            str(scenario), local_port=free_port(), calls=calls,
             remote=f"127.0.0.1:{port}", rate=20, timeout=30, extra=("-s", "+19999990001"),
         )  # fmt: skip
         result = await run_sipp(command, tmp_path, limit=60)
         await wait_for(lambda: not server.calls)
-        refers = _sent_refers(server)
+        sent = sent_requests(server, method)
         records = rows(server)
-    return result, records, refers
+    return result, records, sent
 
 
-def _sent_refers(server: Any) -> list[Request]:
-    """The REFERs the device sent, in order (from its SIP trace, party ``device``)."""
+async def _run(
+    tmp_path: Path, status: int, credentials: str | None, calls: int
+) -> tuple[Any, list[Any], list[Request]]:
+    return await run_challenged(tmp_path, _device(credentials), _scenario(tmp_path, status), "REFER", calls)
+
+
+def sent_requests(server: Any, method: str) -> list[Request]:
+    """The ``method`` requests the device sent, in order (from its SIP trace)."""
     out = []
     for entry in server.trace.entries():
-        if entry.direction != "out" or not entry.data.startswith(b"REFER "):
+        if entry.direction != "out" or not entry.data.startswith(method.encode() + b" "):
             continue
         message = parse_message(entry.data)
         assert isinstance(message, Request)
