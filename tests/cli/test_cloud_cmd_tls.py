@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import urllib.parse
@@ -142,6 +144,41 @@ def test_bad_org_yaml_tls_fields_name_the_field(tmp_path: Path) -> None:
     _one_line_exit_2(run("-c", str(typo), "--api", "off"), "emulator.tls.cafle", "did you mean 'cafile'")
     no_cert = _write_org(tmp_path, 5061, {"sip": ["tls:127.0.0.1:0"]})
     _one_line_exit_2(run("-c", str(no_cert), "--api", "off"), "--tls-cert", "emulator.tls.certfile")
+    ciphers = _write_org(tmp_path, 5061, {"tls": {"ciphers": "modern"}})
+    _one_line_exit_2(run("-c", str(ciphers), "--api", "off"), "emulator.tls.ciphers", "genesys")
+    assert run("--api", "off", "--tls-ciphers", "modern").returncode == 2
+
+
+def _chacha_handshake(port: int, cafile: Path) -> bool:
+    """Does our listener accept a device offering only ECDHE-RSA-CHACHA20-POLY1305 (not a Genesys suite)?"""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=str(cafile))
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("ECDHE-RSA-CHACHA20-POLY1305")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1"):
+                return True
+        except ssl.SSLError:
+            return False
+
+
+def test_tls_ciphers_option_and_field(tmp_path: Path) -> None:
+    """GENESYS.md §7 suites by default; ``emulator.tls.ciphers: default`` lifts them; ``--tls-ciphers``
+    wins over the org.yaml field."""
+    pki = _pki(tmp_path)
+    cases = (
+        ({}, (), False),
+        ({"ciphers": "default"}, (), True),
+        ({"ciphers": "default"}, ("genesys",), False),
+    )
+    for index, (fields, option, accepted) in enumerate(cases):
+        port = free_port()
+        tls = {"certfile": pki.genesys_chain.name, **fields}
+        org = _write_org(tmp_path, 5061, {"sip": [f"tls:127.0.0.1:{port}"], "api": "off", "tls": tls})
+        flags = ["--tls-ciphers", *option] if option else []
+        with _process(command("-c", str(org), *flags), tmp_path, f"tls:127.0.0.1:{port}"):
+            assert _chacha_handshake(port, pki.genesys_ca) is accepted, index
 
 
 def test_tls_trunk_without_a_tls_listener(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ Certificates come from trustme.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -26,9 +27,10 @@ import trustme
 from takeback.cloud import ConfigError, parse_org
 from takeback.cloud.config import parse_emulator, read_yaml
 from takeback.cloud.server import CloudServer, emulator_tls, tls_trunks_without_listener
+from takeback.cloud.tls_policy import GENESYS_CIPHER_SUITES, GENESYS_DEPRECATED_SUITES, RSA_ONLY
 from takeback.device.config import parse_device_config
 from takeback.device.server import DeviceServer
-from takeback.net.tls import TlsFileError
+from takeback.net.tls import TlsFileError, client_context
 from takeback.observe import SipTrace
 from takeback.sip import Request, parse_message
 
@@ -49,12 +51,15 @@ class Pki:
     device_ca: Path
 
 
-def make_pki(tmp_path: Path) -> Pki:
+def make_pki(tmp_path: Path, device_key: trustme.KeyType = trustme.KeyType.RSA) -> Pki:
+    """RSA certificates (GENESYS.md §7: every Genesys suite is RSA-authenticated); ``device_key`` ECDSA
+    gives the device a certificate no Genesys suite can use."""
     files = {}
-    for name in ("genesys", "device"):
-        ca = trustme.CA()
+    for name, key_type in (("genesys", trustme.KeyType.RSA), ("device", device_key)):
+        ca = trustme.CA(key_type=trustme.KeyType.RSA)
         chain, ca_file = tmp_path / f"{name}.pem", tmp_path / f"{name}-ca.pem"
-        ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(str(chain))
+        leaf = ca.issue_cert("127.0.0.1", "localhost", key_type=key_type)
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(chain))
         ca.cert_pem.write_to_path(str(ca_file))
         files[name] = (chain, ca_file)
     return Pki(*files["genesys"], *files["device"])
@@ -155,6 +160,112 @@ async def test_untrusted_device_certificate_fails_the_attempt(tmp_path: Path, pk
     assert not [leg for leg in record.legs if leg.status == 200]
 
 
+async def test_untrusted_device_certificate_reason(tmp_path: Path, pki: Pki) -> None:
+    async for device in _device(tmp_path, pki):
+        tls = emulator_tls(str(pki.genesys_chain), cafile=str(pki.genesys_ca))  # not the device's CA
+        org = parse_org(tls_org_data(device.endpoints[0].port))
+        async with CloudServer(org, sip=["udp:127.0.0.1:0", "tls:127.0.0.1:0"], tls=tls) as cloud:
+            record = await cloud.call(MAIN_DID)
+            await record.wait(15)
+    reasons = [leg.end_reason or "" for leg in record.legs]
+    assert any(r.startswith("TLS handshake failed: the device certificate did not verify") for r in reasons)
+
+
+async def test_ecdsa_device_certificate_fails_with_the_reason(tmp_path: Path) -> None:
+    """§7: all eight Genesys suites are RSA-authenticated, so a device whose certificate has an ECDSA key
+    cannot complete a handshake with Genesys; the failed attempt says why and what to do."""
+    pki = make_pki(tmp_path, device_key=trustme.KeyType.ECDSA)
+    async for device in _device(tmp_path, pki):
+        tls = emulator_tls(str(pki.genesys_chain), cafile=str(pki.device_ca))
+        org = parse_org(tls_org_data(device.endpoints[0].port))
+        async with CloudServer(org, sip=["udp:127.0.0.1:0", "tls:127.0.0.1:0"], tls=tls) as cloud:
+            record = await cloud.call(MAIN_DID)
+            await record.wait(15)
+    assert [flow.flow_name for flow in record.flows_run] == ["Main IVR"]
+    assert not [leg for leg in record.legs if leg.status == 200]
+    reasons = [leg.end_reason for leg in record.legs]
+    expected = f"TLS handshake failed: no shared cipher — the device certificate has an EC key; {RSA_ONLY}"
+    assert expected in reasons, reasons
+
+
+async def test_ecdsa_device_certificate_works_with_default_ciphers(tmp_path: Path) -> None:
+    """``ciphers="default"`` (emulator.tls.ciphers) lifts the Genesys list: the same device then works."""
+    pki = make_pki(tmp_path, device_key=trustme.KeyType.ECDSA)
+    async for device in _device(tmp_path, pki):
+        tls = emulator_tls(str(pki.genesys_chain), cafile=str(pki.device_ca), ciphers="default")
+        org = parse_org(tls_org_data(device.endpoints[0].port))
+        async with CloudServer(org, sip=["udp:127.0.0.1:0", "tls:127.0.0.1:0"], tls=tls) as cloud:
+            record = await cloud.call(MAIN_DID)
+            await record.wait(15)
+    assert [flow.flow_name for flow in record.flows_run] == ["Main IVR", "Back"]
+
+
+def _accept_recording(server: socket.socket, context: ssl.SSLContext) -> tuple[str, set[str]]:
+    """One TLS connection accepted: (the negotiated suite, the TLS 1.2 suites the client offered)."""
+    conn, _ = server.accept()
+    with context.wrap_socket(conn, server_side=True) as tls:
+        cipher = tls.cipher()
+        shared = tls.shared_ciphers() or []
+        tls.recv(1)
+    assert cipher is not None
+    return cipher[0], {name for name, protocol, _ in shared if protocol != "TLSv1.3"}
+
+
+async def test_emulator_as_client_offers_the_genesys_suites(pki: Pki) -> None:
+    """As TLS client (the OPTIONS pinger here, the INVITE in a call) the emulator offers exactly the RC
+    suites, to a device that would accept any suite (RSA key exchange included)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(pki.device_chain))
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(10)
+        port = server.getsockname()[1]
+        org = parse_org(tls_org_data(port, options_ping={"enabled": True, "interval_s": 1}))
+        tls = emulator_tls(str(pki.genesys_chain), cafile=str(pki.device_ca))
+        async with CloudServer(org, sip=["udp:127.0.0.1:0", "tls:127.0.0.1:0"], tls=tls):
+            cipher, offered = await asyncio.to_thread(_accept_recording, server, context)
+    assert offered == set(GENESYS_CIPHER_SUITES.values())
+    assert cipher in GENESYS_CIPHER_SUITES.values()
+    assert set(GENESYS_CIPHER_SUITES) >= GENESYS_DEPRECATED_SUITES  # still offered (2025-03-24 notice)
+
+
+def _serve_once(server: socket.socket, context: ssl.SSLContext) -> None:
+    conn, _ = server.accept()
+    with contextlib.suppress(ssl.SSLError, OSError), context.wrap_socket(conn, server_side=True) as tls:
+        tls.recv(1)
+
+
+def _connect(port: int, context: ssl.SSLContext) -> str | None:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        cipher = tls.cipher()
+        return cipher[0] if cipher else None
+
+
+async def test_emulator_as_client_offers_secp384r1_only(pki: Pki) -> None:
+    """RC-TLS "ECDHE, curve secp384r1 only": toward a device that does ECDHE on P-256 only, no handshake."""
+    client = client_context(emulator_tls(cafile=str(pki.device_ca)))
+    for curve, works in (("prime256v1", False), ("secp384r1", True)):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(pki.device_chain))
+        context.set_ciphers("ECDHE-RSA-AES256-GCM-SHA384")
+        context.set_ecdh_curve(curve)
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            server.settimeout(10)
+            serving = asyncio.create_task(asyncio.to_thread(_serve_once, server, context))
+            try:
+                if works:
+                    cipher = await asyncio.to_thread(_connect, server.getsockname()[1], client)
+                    assert cipher == "ECDHE-RSA-AES256-GCM-SHA384"
+                else:
+                    with pytest.raises(ssl.SSLError):
+                        await asyncio.to_thread(_connect, server.getsockname()[1], client)
+            finally:
+                await serving
+
+
 # ----- the listener: TLS 1.2 only, no client certificate -----
 
 
@@ -225,6 +336,45 @@ async def test_tls_1_3_only_client_is_refused(listener: int, pki: Pki) -> None:
         await asyncio.to_thread(_handshake, listener, pki.genesys_ca, ssl.TLSVersion.TLSv1_3)
 
 
+def _client(cafile: Path, ciphers: str | None = None, curve: str | None = None) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=str(cafile))
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    if ciphers is not None:
+        context.set_ciphers(ciphers)
+    if curve is not None:
+        context.set_ecdh_curve(curve)
+    return context
+
+
+async def test_listener_negotiates_a_genesys_suite(listener: int, pki: Pki) -> None:
+    """A device with Python's default client list gets one of the RC suites; an RSA key-exchange suite
+    (not in Python's defaults) is accepted too, as it is in the RC list."""
+    cipher = await asyncio.to_thread(_connect, listener, _client(pki.genesys_ca))
+    assert cipher in GENESYS_CIPHER_SUITES.values()
+    rsa = await asyncio.to_thread(_connect, listener, _client(pki.genesys_ca, "AES256-SHA"))
+    assert rsa == GENESYS_CIPHER_SUITES["TLS_RSA_WITH_AES_256_CBC_SHA"]
+
+
+async def test_listener_refuses_suites_and_curves_off_the_list(listener: int, pki: Pki) -> None:
+    """A client offering only ECDHE-RSA-CHACHA20-POLY1305 (not in the RC list), or only P-256 for ECDHE,
+    gets no handshake."""
+    with pytest.raises(ssl.SSLError):
+        await asyncio.to_thread(_connect, listener, _client(pki.genesys_ca, "ECDHE-RSA-CHACHA20-POLY1305"))
+    p256 = _client(pki.genesys_ca, "ECDHE-RSA-AES256-GCM-SHA384", "prime256v1")
+    with pytest.raises(ssl.SSLError):
+        await asyncio.to_thread(_connect, listener, p256)
+
+
+async def test_default_ciphers_lift_the_list(pki: Pki) -> None:
+    org = parse_org(tls_org_data(9))
+    tls = emulator_tls(str(pki.genesys_chain), ciphers="default")
+    async with CloudServer(org, sip=["tls:127.0.0.1:0"], tls=tls) as cloud:
+        client = _client(pki.genesys_ca, "ECDHE-RSA-CHACHA20-POLY1305")
+        cipher = await asyncio.to_thread(_connect, cloud.endpoint("TLS").port, client)
+    assert cipher == "ECDHE-RSA-CHACHA20-POLY1305"
+
+
 def _accept_once(server: socket.socket, context: ssl.SSLContext, seen: list[object]) -> None:
     conn, _ = server.accept()
     with context.wrap_socket(conn, server_side=True) as tls:
@@ -281,10 +431,16 @@ def test_emulator_section_of_org_yaml(tmp_path: Path, pki: Pki) -> None:
     settings, rest = parse_emulator(read_yaml(text), base_dir=tmp_path)
     assert settings.sip == ["tls:127.0.0.1:5061"] and settings.api == "off"
     assert settings.tls.certfile == str(pki.genesys_chain) and settings.tls.max_version == "1.2"
+    assert settings.tls.ciphers == "genesys"
     assert rest == {"name": "x"}
     with pytest.raises(ConfigError) as info:
         parse_emulator(read_yaml("emulator: {tls: {max_version: 1.1}}\n"), source="org.yaml")
     assert str(info.value).startswith("org.yaml: emulator.tls.max_version: '1.1' is not valid")
+    settings, _ = parse_emulator(read_yaml("emulator: {tls: {ciphers: default}}\n"))
+    assert settings.tls.ciphers == "default"
+    with pytest.raises(ConfigError) as info:
+        parse_emulator(read_yaml("emulator: {tls: {ciphers: modern}}\n"), source="org.yaml")
+    assert str(info.value).startswith("org.yaml: emulator.tls.ciphers:")
 
 
 async def test_max_version_1_3_relaxes_the_cap(pki: Pki) -> None:

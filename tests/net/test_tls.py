@@ -12,7 +12,15 @@ import trustme
 
 from takeback.net.address import Peer
 from takeback.net.listen import ListenSpec
-from takeback.net.tls import TlsConfig, client_context, server_context
+from takeback.net.tls import (
+    TlsConfig,
+    TlsFileError,
+    certificate_key_type,
+    check_files,
+    client_context,
+    der_key_type,
+    server_context,
+)
 from takeback.net.transport import TransportLayer
 
 from .net_helpers import RecordingSink, options
@@ -139,3 +147,36 @@ async def test_mutual_tls(pki: Pki, tmp_path: Path) -> None:
     with_cert = TlsConfig(certfile=str(client_chain), cafile=str(pki.cafile))
     authenticated = await _round_trip(pki, with_cert, server_tls=server_tls)
     assert authenticated.counters.messages_in == 1
+
+
+def test_ciphers_and_curve_narrow_both_contexts(pki: Pki) -> None:
+    """``ciphers`` / ``ecdh_curve`` apply to the server and the client context alike (one suite here)."""
+    narrow = {"ciphers": "ECDHE-RSA-AES256-GCM-SHA384", "ecdh_curve": "secp384r1"}
+    server = server_context(TlsConfig(certfile=str(pki.chain), **narrow))  # type: ignore[arg-type]
+    client = client_context(pki.client(**narrow))
+    for context in (server, client):
+        tls12 = [c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"]
+        assert tls12 == ["ECDHE-RSA-AES256-GCM-SHA384"]
+
+
+def test_check_files_names_bad_ciphers_and_curves() -> None:
+    with pytest.raises(TlsFileError) as info:
+        check_files(TlsConfig(ciphers="NOT-A-SUITE"), listen=False)
+    assert info.value.field == "ciphers"
+    with pytest.raises(TlsFileError) as info:
+        check_files(TlsConfig(ecdh_curve="secp999r1"), listen=False)
+    assert info.value.field == "ecdh_curve"
+
+
+def test_certificate_key_type(tmp_path: Path) -> None:
+    ca = trustme.CA(key_type=trustme.KeyType.RSA)
+    for key_type, expected in ((trustme.KeyType.RSA, "RSA"), (trustme.KeyType.ECDSA, "EC")):
+        leaf = ca.issue_cert("device.example", key_type=key_type)
+        chain = tmp_path / f"{expected}.pem"
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(chain))  # key first, then the chain
+        assert certificate_key_type(str(chain)) == expected
+        assert der_key_type(ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())) == expected
+    (tmp_path / "junk.pem").write_text("junk\n")
+    assert certificate_key_type(str(tmp_path / "junk.pem")) is None
+    assert certificate_key_type(str(tmp_path / "missing.pem")) is None
+    assert der_key_type(b"junk") is None

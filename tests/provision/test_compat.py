@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 import yaml
 
 from takeback.cloud import load_org
@@ -148,6 +149,37 @@ def test_tls_to_an_fqdn_passes(tmp_path: Path) -> None:
     assert only(result, "tls").status == "pass"
     assert only(result, "address").status == "pass"  # a 0.0.0.0 listener takes any address
     assert result.ok
+
+
+def _issued(tmp_path: Path, key_type: trustme.KeyType) -> Edit:
+    """:func:`tls_device` with a real certificate whose key is ``key_type`` (the chain file holds the key)."""
+    chain = tmp_path / f"device-{key_type.name}.pem"
+    leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert("device.example.com", key_type=key_type)
+    leaf.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    base = tls_device(tmp_path)
+
+    def edit(device: dict[str, Any]) -> None:
+        base(device)
+        device["tls"] = {"certfile": str(chain)}
+
+    return edit
+
+
+def test_device_certificate_key_must_be_rsa(tmp_path: Path) -> None:
+    """GENESYS.md §7: the eight Genesys suites are all RSA-authenticated; an ECDSA certificate cannot
+    complete a handshake with Genesys (the emulator refuses it the same way, tests/cloud/test_tls.py)."""
+
+    def org(o: dict[str, Any]) -> None:
+        trunk_of(o).update(protocol="tls", sip_servers=["device.example.com:5061"])
+
+    ecdsa = report(tmp_path, org, _issued(tmp_path, trustme.KeyType.ECDSA), sources=["127.0.0.1"])
+    check = only(ecdsa, "tls-key", "fail")
+    assert "EC key" in check.message and "Genesys offers RSA suites only" in check.message
+    assert "RSA key" in check.fix and not ecdsa.ok
+    rsa = report(tmp_path, org, _issued(tmp_path, trustme.KeyType.RSA), sources=["127.0.0.1"])
+    assert only(rsa, "tls-key").status == "pass" and rsa.ok
+    unread = report(tmp_path, org, tls_device(tmp_path), sources=["127.0.0.1"])
+    assert not [c for c in unread.checks if c.code == "tls-key"]  # not a certificate: nothing to say
 
 
 def test_hostname_to_a_specific_listener_cannot_be_resolved_here(tmp_path: Path) -> None:

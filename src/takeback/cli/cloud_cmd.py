@@ -21,7 +21,7 @@ _EXAMPLES = """examples:
   takeback cloud -c examples/org.yaml --api off   # SIP only
   takeback cloud -c org.yaml --sip udp:127.0.0.1:5070 --api 127.0.0.1:8070 --call +18005550100
   takeback cloud -c org.yaml --sip udp:127.0.0.1:5070 --sip tls:127.0.0.1:5061 \\
-      --tls-cert genesys.pem --tls-key genesys.key --tls-ca device-ca.pem   # TLS 1.2, one-way
+      --tls-cert genesys.pem --tls-key genesys.key --tls-ca device-ca.pem   # TLS 1.2, one-way, RSA suites
 """
 _DEFAULT_SIP = ("udp:127.0.0.1:5070", "tcp:127.0.0.1:5070")
 _DEFAULT_API = "127.0.0.1:8070"
@@ -55,6 +55,13 @@ def register(commands: Any) -> None:
         metavar="FILE",
         help="CA bundle trusted for device certificates on protocol: tls trunks (emulator.tls.cafile; "
         "default: the system store)",
+    )
+    cloud.add_argument(
+        "--tls-ciphers",
+        choices=("genesys", "default"),
+        help="TLS 1.2 suites, both roles: genesys = the 8 RSA suites of GENESYS.md §7, ECDHE on secp384r1 "
+        "(a device with an ECDSA certificate fails, as with Genesys); default = Python's "
+        "(emulator.tls.ciphers; default: genesys)",
     )
     cloud.add_argument("--api", metavar="HOST:PORT", help=f"REST listener or 'off' (default {_DEFAULT_API})")
     cloud.add_argument("--media-address", metavar="IP", help="RTP address (default: the SIP address)")
@@ -94,7 +101,8 @@ def _tls(args: argparse.Namespace, settings: Any, sip: list[str], source: str | 
         "cafile": ("--tls-ca", args.tls_ca, configured.cafile),
     }
     values = {field: option if option else value for field, (_, option, value) in chosen.items()}
-    tls = emulator_tls(**values, max_version=configured.max_version)
+    ciphers = args.tls_ciphers or configured.ciphers
+    tls = emulator_tls(**values, max_version=configured.max_version, ciphers=ciphers)
     listens = any(spec.lower().startswith("tls:") for spec in sip)
     try:
         check_files(tls, listen=listens)

@@ -14,6 +14,7 @@ The ``emulator:`` section (every key optional; the command line overrides each o
         keyfile: genesys.key      # --tls-key
         cafile: device-ca.pem     # --tls-ca: trusted when we connect to a device (default: system store)
         max_version: "1.2"        # GENESYS.md §7 [DOC RC-TLS]: Genesys speaks TLS 1.2 only
+        ciphers: genesys          # --tls-ciphers: the RC's 8 RSA suites, ECDHE secp384r1 (or: default)
 
 Relative file names are taken relative to the org.yaml that names them. The org model accepts the
 section as :attr:`takeback.cloud.Org.emulator` (so ``check``, ``provision`` and lint read the same file);
@@ -64,12 +65,17 @@ EMULATOR_KEY = "emulator"
 class EmulatorTls(StrictModel):
     """TLS of the emulator (GENESYS.md §7, §11 item 8): one-way TLS, so ``certfile``/``keyfile`` serve our
     ``tls:`` listeners only (never offered as a client certificate) and ``cafile`` is what we trust when
-    we are the client toward a device (``None`` = the system store, as for a public-CA device)."""
+    we are the client toward a device (``None`` = the system store, as for a public-CA device).
+
+    ``ciphers``: ``genesys`` = the RC-TLS suites (all RSA) and ECDHE on secp384r1 only, on both roles, so
+    a device with an ECDSA certificate fails as it would with Genesys; ``default`` = Python's defaults
+    (:mod:`takeback.cloud.tls_policy`)."""
 
     certfile: str | None = None
     keyfile: str | None = None
     cafile: str | None = None
     max_version: Literal["1.2", "1.3"] = "1.2"
+    ciphers: Literal["genesys", "default"] = "genesys"
 
     @field_validator("max_version", mode="before")
     @classmethod

@@ -15,6 +15,10 @@ For each :class:`~takeback.cloud.routing.Attempt` in order (trunks, then their S
    with ``Policies.failover_on_timeout``, moves to the next attempt (:meth:`DialPlan.next_attempt`,
    INFERRED). SIP servers marked down by the OPTIONS pinger are skipped while another one is up.
 
+An attempt on a TLS trunk whose connection fails is recorded with the handshake's reason (no shared
+cipher: Genesys offers RSA suites only, GENESYS.md §7; a certificate that did not verify), found by
+:func:`takeback.cloud.tls_policy.explain_tls_failure`, since the transport reports only a transport error.
+
 Max Call Rate (``trunk_maxCallRate``, GENESYS.md §3.3): each trunk with a rate has a
 :class:`CallRateLimiter` fed with the event-loop clock. An attempt over the limit is **not sent**; it is
 recorded as a skipped attempt and ``Policies.max_call_rate_exceeded`` decides what follows (INFERRED):
@@ -41,6 +45,7 @@ from .invite import BuiltInvite, Caller, InviteParams, LocalSignalling, authoriz
 from .policies import Policies
 from .routing import Attempt, DialPlan
 from .sipua import EmulatorUserAgent, LegAddress
+from .tls_policy import explain_tls_failure
 from .trunk import Trunk
 
 __all__ = [
@@ -328,10 +333,19 @@ class Dialer:
                     # A 408/503 made up locally (Timer B, transport error) is "no answer" (§4.1 (5)).
                     outcome.status = exc.status if exc.response is not None else None
                     outcome.reason = exc.reason
+                    if exc.response is None and dest.transport == "TLS":
+                        outcome.reason = await self._tls_reason(dest) or outcome.reason
                     return None
                 request = retry
                 outcome.authenticated = True
         return None
+
+    async def _tls_reason(self, dest: Peer) -> str | None:
+        """A TLS trunk's INVITE got "Transport Failure": name the handshake problem (GENESYS.md §7: e.g. an
+        ECDSA device certificate against Genesys' RSA-only suites), from a diagnostic handshake."""
+        if self.ua.tls is None:
+            return None
+        return await explain_tls_failure(dest.host, dest.port, self.ua.tls)
 
     def _challenge_answer(self, exc: CallFailed, request: Request, attempt: Attempt) -> Request | None:
         """§4.3: 401 WWW-Authenticate, or 407 Proxy-Authenticate when the policy allows (INFERRED)."""

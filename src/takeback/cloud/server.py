@@ -7,7 +7,8 @@
         await record.wait(10)
 
 TLS (GENESYS.md §7, §11 item 8): ``sip=["tls:127.0.0.1:5061"]`` with ``tls=emulator_tls(certfile, …)``.
-Genesys does one-way TLS 1.2: our certificate serves the listener and is never offered as a client
+Genesys does one-way TLS 1.2 with RSA suites only (ECDHE on secp384r1), both roles alike
+(:mod:`.tls_policy`): our certificate serves the listener and is never offered as a client
 certificate; as a client toward a device (a trunk with ``protocol: tls``) we verify its certificate
 against ``cafile`` (default: the system store). The files are loaded in :meth:`CloudServer.start`, so a
 bad one fails there (:class:`~takeback.net.tls.TlsFileError` names the field), not at the first call.
@@ -37,6 +38,7 @@ from .org import Org, load_builtin_org
 from .pinger import OptionsPinger, ProxyHealth
 from .pstn import PstnCaller, place_pstn_call
 from .sipua import EmulatorUserAgent, Recorder
+from .tls_policy import CipherMode, cipher_settings
 
 if TYPE_CHECKING:
     from takeback.observe import SipTrace
@@ -63,16 +65,24 @@ def emulator_tls(
     cafile: str | None = None,
     *,
     max_version: str | None = "1.2",
+    ciphers: CipherMode = "genesys",
 ) -> TlsConfig:
     """Genesys' TLS (GENESYS.md §7 [DOC RC-TLS]): TLS 1.2 (floor always, cap by default), server
     certificate only (``offer_client_cert=False``: "mutual TLS not supported"), device certificates
-    verified against ``cafile`` or the system store, with the name or IP the trunk targets (RFC 5922)."""
+    verified against ``cafile`` or the system store, with the name or IP the trunk targets (RFC 5922).
+
+    ``ciphers="genesys"``: the RC's eight RSA suites and ECDHE on secp384r1 only, as server and as client
+    (:mod:`takeback.cloud.tls_policy`), so a device with an ECDSA certificate fails as with real Genesys;
+    ``"default"``: Python's defaults."""
+    suites, curve = cipher_settings(ciphers)
     return TlsConfig(
         certfile=certfile,
         keyfile=keyfile,
         cafile=cafile,
         offer_client_cert=False,
         max_version=max_version,
+        ciphers=suites,
+        ecdh_curve=curve,
     )
 
 

@@ -2,7 +2,9 @@
 
 TLS 1.2 is the floor (RFC 8996 deprecates 1.0/1.1; RFC 7525 §3.1.1). The server presents the configured
 certificate chain; as a client we verify the peer against a CA file or the system store and, unless turned
-off, check that the certificate names the host we meant to reach (SNI carries that name too).
+off, check that the certificate names the host we meant to reach (SNI carries that name too). A peer that
+must mimic another product's TLS (the Genesys emulator, GENESYS.md §7) narrows the TLS 1.2 cipher suites
+and the ECDHE groups with ``ciphers`` / ``ecdh_curve``, on both roles.
 """
 
 from __future__ import annotations
@@ -10,7 +12,16 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
-__all__ = ["TLS_VERSIONS", "TlsConfig", "TlsFileError", "check_files", "client_context", "server_context"]
+__all__ = [
+    "TLS_VERSIONS",
+    "TlsConfig",
+    "TlsFileError",
+    "certificate_key_type",
+    "check_files",
+    "client_context",
+    "der_key_type",
+    "server_context",
+]
 
 #: The ``max_version`` spellings we accept (``None`` = whatever OpenSSL offers, today 1.3).
 TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -31,6 +42,9 @@ class TlsConfig:
     ``offer_client_cert``: False keeps ``certfile`` for listening only (one-way TLS, as Genesys does:
     GENESYS.md §7 "mutual TLS not supported"). ``max_version``: ``"1.2"`` caps the protocol (Genesys
     speaks TLS 1.2 only, §7); ``None`` lets OpenSSL offer its newest.
+    ``ciphers``: an OpenSSL cipher string for TLS 1.2 (TLS 1.3 suites are not affected); ``None`` keeps
+    Python's default (ECDHE/DHE with AEAD or AES, no RSA key exchange). ``ecdh_curve``: the one ECDHE
+    group offered (client) or accepted (server), e.g. ``"secp384r1"``; ``None`` = OpenSSL's list.
     """
 
     certfile: str | None = None
@@ -42,6 +56,8 @@ class TlsConfig:
     require_client_cert: bool = False
     offer_client_cert: bool = True
     max_version: str | None = None
+    ciphers: str | None = None
+    ecdh_curve: str | None = None
 
 
 def _harden(context: ssl.SSLContext, config: TlsConfig) -> ssl.SSLContext:
@@ -49,6 +65,12 @@ def _harden(context: ssl.SSLContext, config: TlsConfig) -> ssl.SSLContext:
     if config.max_version is not None:
         context.maximum_version = TLS_VERSIONS[config.max_version]
     context.options |= ssl.OP_NO_COMPRESSION  # CRIME; SIP headers carry credentials
+    if config.ciphers is not None:
+        context.set_ciphers(config.ciphers)
+    if config.ecdh_curve is not None:
+        # SSL_CTX_set_tmp_ecdh under the hood: on OpenSSL 3 it replaces the supported-groups list with this
+        # one group, so it narrows what a client offers as well as what a server accepts.
+        context.set_ecdh_curve(config.ecdh_curve)
     return context
 
 
@@ -103,6 +125,7 @@ def check_files(config: TlsConfig, *, listen: bool) -> None:
     """
     if config.max_version is not None and config.max_version not in TLS_VERSIONS:
         raise TlsFileError("max_version", f"{config.max_version!r} is not one of {', '.join(TLS_VERSIONS)}")
+    _check_suites(config)
     if listen and not config.certfile:
         raise TlsFileError("certfile", "is required by a TLS listener (our certificate chain, PEM)")
     for field in ("certfile", "keyfile", "cafile"):
@@ -116,6 +139,56 @@ def check_files(config: TlsConfig, *, listen: bool) -> None:
             raise TlsFileError("cafile", f"{config.cafile!r} holds no CA certificate (PEM)") from None
     if config.certfile:
         _check_chain(config.certfile, config.keyfile)
+
+
+def _check_suites(config: TlsConfig) -> None:
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if config.ciphers is not None:
+        try:
+            probe.set_ciphers(config.ciphers)
+        except ssl.SSLError:
+            raise TlsFileError("ciphers", f"{config.ciphers!r} selects no cipher suite (OpenSSL)") from None
+    if config.ecdh_curve is not None:
+        try:
+            probe.set_ecdh_curve(config.ecdh_curve)
+        except ValueError:
+            raise TlsFileError("ecdh_curve", f"{config.ecdh_curve!r} is not a curve OpenSSL knows") from None
+
+
+def certificate_key_type(certfile: str) -> str | None:
+    """The public-key algorithm of the first certificate in ``certfile`` (``"RSA"``, ``"EC"``, ``"Ed25519"``,
+    …), or ``None`` when the file holds no readable PEM certificate. It decides which cipher suites can use
+    the certificate: ``TLS_RSA_*`` / ``TLS_ECDHE_RSA_*`` need an RSA key (RFC 5246 §7.4.2, RFC 8422 §5.3)."""
+    from cryptography import x509  # a runtime dependency already (takeback.rtp.srtp)
+
+    try:
+        with open(certfile, "rb") as file:
+            return _key_name(x509.load_pem_x509_certificate(file.read()).public_key())
+    except (OSError, ValueError):
+        return None
+
+
+def der_key_type(der: bytes) -> str | None:
+    """:func:`certificate_key_type` of a DER certificate (``SSLObject.getpeercert(binary_form=True)``)."""
+    from cryptography import x509
+
+    try:
+        return _key_name(x509.load_der_x509_certificate(der).public_key())
+    except ValueError:
+        return None
+
+
+def _key_name(key: object) -> str:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    kinds = (
+        (rsa.RSAPublicKey, "RSA"),
+        (ec.EllipticCurvePublicKey, "EC"),
+        (ed25519.Ed25519PublicKey, "Ed25519"),
+        (ed448.Ed448PublicKey, "Ed448"),
+        (dsa.DSAPublicKey, "DSA"),
+    )
+    return next((name for kind, name in kinds if isinstance(key, kind)), type(key).__name__)
 
 
 def _readable(field: str, path: str) -> bytes:

@@ -7,8 +7,8 @@ device setting), and returns one :class:`Check` per question with the fix when t
 * ``trunk``: in service and a BYOC trunk (GCV trunks cannot point at a device);
 * ``transport`` / ``address``: the trunk's protocol has a device listener, each SIP server reaches one
   (same port; a ``0.0.0.0``/``::`` listener takes any address; a hostname cannot be resolved here);
-* ``tls``: an FQDN, not an IP, and a device certificate (article step 2, GENESYS.md §7); SRTP (§7,
-  INFERRED);
+* ``tls``: an FQDN, not an IP, and a device certificate (article step 2, GENESYS.md §7); ``tls-key``: an
+  RSA key in that certificate (every RC-TLS cipher suite is RSA-authenticated); SRTP (§7, INFERRED);
 * ``acl``: the device's allow list admits where Genesys sends from (``sources``; the local emulator
   sends from 127.0.0.1 when the trunk points at loopback, DESIGN.md §3; a real region's list is not in
   org.yaml, §2.3);
@@ -29,7 +29,8 @@ device setting), and returns one :class:`Check` per question with the fix when t
   routed to a flow (§6);
 * ``lint-*``: :func:`takeback.cloud.lint` findings not already covered above.
 
-Pure: no sockets, no DNS; only the two configurations (and the optional source addresses) are read.
+Pure: no sockets, no DNS; only the two configurations (and the optional source addresses) are read, plus
+the device certificate's public key.
 The device side is read through :mod:`takeback.device` (its config model, DNIS matcher and ACL), a
 sibling layer that never imports :mod:`takeback.cloud`, so that both sides judge a number or an address
 with the same code the device runs.
@@ -46,11 +47,13 @@ from typing import Any, Literal
 from takeback.cloud.invite import uui_headers
 from takeback.cloud.lint import Finding, lint
 from takeback.cloud.org import Org
+from takeback.cloud.tls_policy import RSA_ONLY
 from takeback.cloud.trunk import Trunk
 from takeback.cloud.values import HostPort
 from takeback.device.access import DnisMatcher, IpAcl, uui_token_of
 from takeback.device.config import DeviceConfig, DigestSettings, DnisSettings
 from takeback.device.flow import TakeBack, walk
+from takeback.net.tls import certificate_key_type
 from takeback.sip.digest import compute_ha1
 from takeback.uui import genesys_uuidata
 
@@ -285,10 +288,11 @@ def _tls(trunk: Trunk, device: DeviceConfig) -> list[Check]:
         checks.append(
             _fail("tls", "the device has no certificate (tls: section)", "add tls: {certfile, keyfile}")
         )
-    elif not ips:
-        checks.append(
-            _pass("tls", f"FQDN targets and a device certificate ({device.tls.certfile}; names not verified)")
-        )
+    else:
+        checks += _tls_key(device.tls.certfile)
+        if not ips:
+            certificate = f"a device certificate ({device.tls.certfile}; names not verified)"
+            checks.append(_pass("tls", f"FQDN targets and {certificate}"))
     ports = [str(p) for p in trunk.proxies if p.port != 5061]
     if ports:
         checks.append(
@@ -303,6 +307,17 @@ def _tls(trunk: Trunk, device: DeviceConfig) -> list[Check]:
             )
         )
     return checks
+
+
+def _tls_key(certfile: str) -> list[Check]:
+    """GENESYS.md §7: Genesys' eight suites are TLS_RSA_* / TLS_ECDHE_RSA_*: another key, no handshake."""
+    key = certificate_key_type(certfile)
+    if key is None:
+        return []  # unreadable: the device's own start-up check names the file
+    if key != "RSA":
+        fix = "issue the device certificate with an RSA key (e.g. openssl req -newkey rsa:2048)"
+        return [_fail("tls-key", f"the device certificate has an {key} key: {RSA_ONLY}", fix)]
+    return [_pass("tls-key", "the device certificate has an RSA key (Genesys' suites are all RSA)")]
 
 
 def _acl(trunk: Trunk, device: DeviceConfig, sources: list[str] | None) -> Check:
