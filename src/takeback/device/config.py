@@ -398,8 +398,8 @@ class OverloadSettings(StrictModel):
     5xx, GENESYS.md §3.3); calls already accepted carry on. ``shed_above_kb: 0`` turns it off."""
 
     shed_above_kb: int = Field(default=768, ge=0)
-    resume_below_kb: int = Field(default=128, ge=0)
-    hold: Seconds = 1.0
+    resume_below_kb: int = Field(default=384, ge=0)
+    hold: Seconds = 0.1
     interval: Seconds = 0.02
     retry_after: int = Field(default=2, ge=0)
 

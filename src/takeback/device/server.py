@@ -30,15 +30,16 @@ from typing import Any
 
 from takeback.media import EspeakTts, MediaScheduler, PortAllocator, PromptLibrary
 from takeback.net import Call as NetCall
-from takeback.net import IncomingRequest, Peer, UserAgent, parse_listen_spec
+from takeback.net import IncomingRequest, Peer, parse_listen_spec
 from takeback.net.tls import TlsConfig
 from takeback.observe import SipTrace
-from takeback.sip import Request, Response, SipParseError
+from takeback.sip import Request
 from takeback.uui import decode_uui
 
 from .access import AccessPolicy, Decision, LogOnce, Verdict, dnis_of
 from .call import ALLOW, Call, CallServices, user_of, uui_header_text
 from .config import DeviceConfig
+from .edge import DeviceUserAgent
 from .errors import CallEnded
 from .flow import run_flow
 from .http import StatusHttpServer
@@ -63,37 +64,6 @@ _FINAL_OUTCOME = {
     "no-ack": "no-ack",
     "rejected": "hangup",
 }
-
-
-class DeviceUserAgent(UserAgent):
-    """A :class:`UserAgent` whose transports drop requests from sources outside the IP ACL.
-
-    The filter sits in front of the SIP core on purpose: a request the core has seen gets a server
-    transaction, an automatic 100 Trying (RFC 3261 §17.2.1) and retransmission handling, which is exactly
-    what "drop silently" must not do.
-    """
-
-    def __init__(self, *args: Any, policy: AccessPolicy, on_drop: Callable[[Peer, str], None], **kw: Any):
-        super().__init__(*args, **kw)
-        self.policy = policy
-        self.on_drop = on_drop
-
-    def _dropped(self, peer: Peer) -> bool:
-        refused = self.policy.check_source(peer.host)
-        if refused is not None and refused.verdict is Verdict.DROP:
-            self.on_drop(peer, refused.reason)
-            return True
-        return False
-
-    def message_received(self, message: Request | Response, peer: Peer) -> None:
-        if isinstance(message, Request) and self._dropped(peer):
-            return
-        super().message_received(message, peer)
-
-    def parse_error(self, error: SipParseError, peer: Peer, data: bytes | None) -> None:
-        if self._dropped(peer):
-            return
-        super().parse_error(error, peer, data)
 
 
 def _listen_text(endpoint: Any) -> str:
@@ -220,6 +190,8 @@ class DeviceServer:
             core_options=core_options,
             policy=self.policy,
             on_drop=self._on_drop,
+            overload=self.overload,
+            retry_after=config.overload.retry_after,
             trace=self.trace.for_party("device"),
         )
         self.ua.on_call = self._on_call
@@ -294,8 +266,14 @@ class DeviceServer:
     # -- requests ---------------------------------------------------------------------------------------
 
     def _on_drop(self, peer: Peer, reason: str) -> None:
+        """A request refused at the edge (:mod:`.edge`): dropped outside the ACL, or shed with 503."""
         self._count_refusal(reason)
-        self._log_refusal(peer.host, reason, f"request from {peer.host}:{peer.port} dropped (outside ip_acl)")
+        source = f"{peer.host}:{peer.port}"
+        if reason == "overload":
+            message = f"INVITE from {source} answered 503 (shedding load)"
+        else:
+            message = f"request from {source} dropped (outside ip_acl)"
+        self._log_refusal(peer.host, reason, message)
 
     def _on_request(self, incoming: IncomingRequest) -> None:
         """Out-of-dialog requests: OPTIONS health (§12 item 17), 403 outside the ACL, else the defaults."""
@@ -329,8 +307,7 @@ class DeviceServer:
         from_tag = invite.from_.tag or ""
         reason = self._capacity_refusal()
         if reason is not None:
-            retry_after = self.config.overload.retry_after if reason == "overload" else 5
-            net_call.respond(503, "Service Unavailable", headers=[("Retry-After", str(retry_after))])
+            net_call.respond(503, "Service Unavailable", headers=[("Retry-After", "5")])
             self._begin(invite.call_id, from_tag, **fields, access=reason, invite_status=503,
                         outcome="refused", end_at=now)  # fmt: skip
             self._count_refusal(reason)
@@ -381,12 +358,13 @@ class DeviceServer:
         self.call_metrics.call_ended(outcome, call.row)  # latencies and the REFER result come from the row
 
     def _capacity_refusal(self) -> str | None:
-        """Why a new call cannot be taken now (503), or None: draining, ``max_calls``, load shedding."""
+        """Why a new call cannot be taken now (503), or None: draining, ``max_calls``. (Load shedding
+        answers before the SIP core, statelessly: :mod:`.edge`.)"""
         if self.draining:
             return "draining"
         if self.config.max_calls and len(self.calls) >= self.config.max_calls:
             return "max-calls"
-        return "overload" if self.overload.shedding else None
+        return None
 
     def _refuse(self, net_call: NetCall, decision: Decision, fields: dict[str, Any], now: float) -> None:
         invite = net_call.invite
