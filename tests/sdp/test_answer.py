@@ -30,10 +30,12 @@ from .samples import (
     GENESYS_HOLD,
     GENESYS_OFFER,
     IPV6_OFFER,
-    SDES_OFFER,
     SOFTSWITCH_OFFER,
     WEBRTC_OFFER,
     crlf,
+)
+from .samples import (
+    SDES_OFFER as RFC4568_SDES_OFFER,
 )
 
 DEVICE = LocalMedia("203.0.113.10", 30000, codecs=("PCMU", "PCMA"))
@@ -250,6 +252,17 @@ def test_timing_is_copied_from_the_offer() -> None:
 
 
 # --- SRTP (SDES) --------------------------------------------------------------------------------------------
+
+#: The RFC 4568 example offer carries an MKI (``|1:32``), which our SRTP engines do not handle; without it
+#: the same offer is what a Genesys TLS trunk sends (GENESYS.md §7: ``inline:<key>`` only).
+SDES_OFFER = RFC4568_SDES_OFFER.replace(b"|1:32", b"")
+
+
+def test_crypto_lines_with_an_mki_are_refused_with_488() -> None:
+    local = dataclasses.replace(DEVICE, srtp=SrtpPolicy.OPTIONAL, key_source=key_source)
+    with pytest.raises(SrtpMismatch) as info:
+        negotiate(parse_sdp(RFC4568_SDES_OFFER), local)
+    assert info.value.status == 488
 
 
 def test_sdes_offer_is_answered_with_one_crypto_line_and_our_key() -> None:

@@ -60,3 +60,14 @@ def test_legacy_hold_connection() -> None:
 def test_bad_configurations(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         dataclasses.replace(LocalMedia("192.0.2.5", 4000), **changes)  # type: ignore[arg-type]
+
+
+def test_with_port_copies_a_validated_template() -> None:
+    """The device builds LocalMedia once from its configuration and derives each call's copy."""
+    template = LocalMedia("192.0.2.10", 40000, codecs=("opus", "PCMU"))
+    copy = template.with_port(40002)
+    assert copy.port == 40002 and template.port == 40000
+    assert copy.preferred == template.preferred and copy.address == template.address
+    assert copy == LocalMedia("192.0.2.10", 40002, codecs=("opus", "PCMU"))
+    with pytest.raises(ValueError, match="out of range"):
+        template.with_port(0)

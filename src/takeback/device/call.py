@@ -94,6 +94,8 @@ class CallServices:
     prompts: PromptLibrary
     media_address: str
     stats: dict[str, int] = field(default_factory=dict)
+    #: Our media capabilities from the configuration, built once; each call takes a copy on its own port.
+    local_media_template: LocalMedia | None = None
 
     def count(self, name: str) -> None:
         self.stats[name] = self.stats.get(name, 0) + 1
@@ -224,17 +226,21 @@ class Call:
     # -- answer ----------------------------------------------------------------------------------------
 
     def local_media(self, port: int) -> LocalMedia:
-        media = self.services.config.media
-        address = self.services.media_address
-        event = (
-            TELEPHONE_EVENT.with_payload_type(media.telephone_event_payload)
-            if media.telephone_event
-            else None
-        )
-        return LocalMedia(
-            address, port, codecs=media.sdp_codecs, telephone_event=event, ptime=media.ptime,
-            **srtp_media_options(media.srtp),
-        )  # fmt: skip
+        services = self.services
+        template = services.local_media_template
+        if template is None:
+            media = services.config.media
+            event = (
+                TELEPHONE_EVENT.with_payload_type(media.telephone_event_payload)
+                if media.telephone_event
+                else None
+            )
+            template = LocalMedia(
+                services.media_address, port, codecs=media.sdp_codecs, telephone_event=event,
+                ptime=media.ptime, **srtp_media_options(media.srtp),
+            )  # fmt: skip
+            services.local_media_template = template
+        return template.with_port(port)
 
     async def answer(self) -> None:
         """Negotiate the offer (RFC 3264), start RTP, send 200 OK and wait for the ACK.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 from takeback.sdp.attributes import Direction
@@ -92,9 +92,23 @@ class LocalMedia:
         object.__setattr__(self, "crypto_suites", suites)
         object.__setattr__(self, "preferred", preferred)
 
+    def with_port(self, port: int) -> LocalMedia:
+        """The same capabilities on another port, without validating and resolving them again: a device
+        builds one template from its configuration and derives each call's copy from it."""
+        if not 0 < port <= 65535:
+            raise ValueError(f"local media port {port} out of range")
+        made = object.__new__(LocalMedia)
+        for name in _LOCAL_MEDIA_FIELDS:
+            object.__setattr__(made, name, getattr(self, name))
+        object.__setattr__(made, "port", port)
+        return made
+
     @property
     def connection(self) -> Connection:
         """The ``c=`` we publish: our address, or the unspecified address for a legacy hold."""
         if not self.legacy_hold:
             return Connection.create(self.address)
         return Connection.create("::" if ":" in self.address else "0.0.0.0")
+
+
+_LOCAL_MEDIA_FIELDS = tuple(f.name for f in fields(LocalMedia))
