@@ -118,3 +118,14 @@ def test_folded_content_length_still_frames() -> None:
     data = REFER.replace(b"Content-Length: 0", b"Content-Length:\r\n 4") + b"body"
     (message,) = StreamParser().feed(data)
     assert message.body == b"body"
+
+
+def test_stream_messages_keep_their_wire_bytes() -> None:
+    """Each framed message carries exactly its own bytes (for traces), body included."""
+    first = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n"
+    first += b"Call-ID: 1\r\nCSeq: 1 OPTIONS\r\n"
+    first += b"From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nContent-Length: 2\r\n\r\nhi"
+    second = first.replace(b"Call-ID: 1", b"Call-ID: 2")
+    parser = StreamParser()
+    messages = list(parser.feed(b"\r\n" + first + second))
+    assert [m.wire for m in messages] == [first, second]

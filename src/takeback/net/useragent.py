@@ -186,7 +186,8 @@ class UserAgent:
         if not self._started:  # a datagram can beat start() between binding and creating the core
             return
         if self.trace is not None:
-            self.transport.record_received(bytes(message), peer)  # as it arrived, before admit() edits it
+            wire = message.wire  # as it arrived, before admit() or the core edit it
+            self.transport.record_received(wire if wire is not None else bytes(message), peer)
         if not self.admit(message, peer):
             return
         self.core.receive_message(message, peer, self.loop.time())

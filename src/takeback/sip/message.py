@@ -55,16 +55,20 @@ def _delta_seconds(value: str, name: str) -> int:
 class Message(ABC):
     """What requests and responses share: headers, body, and cached typed header accessors."""
 
-    __slots__ = ("body", "headers", "version")
+    __slots__ = ("body", "headers", "version", "wire")
 
     headers: Headers
     body: bytes
     version: str
+    #: The bytes this message was parsed from, exactly as received (None for messages built here). What a
+    #: trace or pcap must show: ``bytes(message)`` is a re-serialisation (folding undone, edits applied).
+    wire: bytes | None
 
     def __init__(self, headers: Headers | None, body: bytes, version: str) -> None:
         self.headers = headers if headers is not None else Headers()
         self.body = body
         self.version = version
+        self.wire = None
 
     # ------------------------------------------------------------------------------ plumbing
 

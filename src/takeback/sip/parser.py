@@ -79,6 +79,7 @@ def parse_message(data: bytes, *, max_size: int = MAX_DATAGRAM) -> Request | Res
             head_end = len(data.rstrip(b"\r\n"))
         lines = _split_loose(data[:head_end].decode("utf-8", "surrogateescape"))
     message = _parse_lines(lines)
+    message.wire = data
     raw_length = message.headers._first.get("content-length")  # type: ignore[union-attr]
     if raw_length is None:
         message.body = data[body_start:]
@@ -213,6 +214,7 @@ def _parse_start_line(start: str, headers: Headers) -> Request | Response:
             raise SipParseError(f"bad status code in {start[:60]!r}")  # §7.2: 100-699
         response: Response = _new(Response)
         response.body = b""
+        response.wire = None
         response.headers = headers
         response.version = version
         response.status = int(code)
@@ -231,6 +233,7 @@ def _parse_start_line(start: str, headers: Headers) -> Request | Response:
         parsed = _parse_request_uri(uri)
     request: Request = _new(Request)
     request.body = b""
+    request.wire = None
     request.headers = headers
     request.version = version
     request.method = method
@@ -368,10 +371,12 @@ class StreamParser:
             return None
         self._pending = None
         body = bytes(buf[body_start:total])
+        wire = bytes(buf[:total])
         del buf[:total]
         if isinstance(parsed, SipParseError):
             raise parsed  # framed correctly: the stream stays usable
         parsed.body = body
+        parsed.wire = wire
         return parsed
 
     def _frame(self) -> tuple[int, int, Request | Response | SipParseError] | None:
@@ -427,8 +432,8 @@ def error_response(error: SipParseError, *, to_tag: str | None = None) -> Respon
     """The response to a request that failed to parse, or ``None`` if it cannot be routed.
 
     RFC 3261 §8.2.6: copy every Via, From, To, Call-ID and CSeq from the request; add ``to_tag`` to To
-    when it has none (§8.2.6.2). Responses are never answered, and without a Via there is nowhere to
-    send one.
+    when it has none (§8.2.6.2). Responses and ACKs are never answered, and without a Via there is
+    nowhere to send one.
     """
     partial = error.partial_headers
     if partial is None or not error.is_request:
@@ -436,6 +441,9 @@ def error_response(error: SipParseError, *, to_tag: str | None = None) -> Respon
     vias = partial.get_raw("Via")
     if not vias or "call-id" not in partial.index() or "cseq" not in partial.index():
         return None
+    cseq = partial.get("CSeq") or ""
+    if cseq.split()[-1:] == ["ACK"]:
+        return None  # an ACK is never answered, not even a malformed one (RFC 3261 §17.2.1, §17.1.1.3)
     headers = Headers()
     for via in vias:
         headers.add("Via", via)
