@@ -107,10 +107,12 @@ def user_of(uri: object) -> str | None:
 
 
 def uui_header_text(invite: Request) -> str | None:
-    """The UUI header(s) as received, ``Name: value`` per line (for the records)."""
-    lines = [
-        f"{name}: {value}" for name in (UUI_HEADER, X_UUI_HEADER) for value in invite.headers.get_all(name)
-    ]
+    """The UUI header(s) as received, ``Name: value`` per line, the name spelt as the peer spelt it (a
+    case rewrite of the header name is a known Genesys interop failure, GENESYS.md §5.2: keep the
+    evidence)."""
+    wanted = {UUI_HEADER.lower(), X_UUI_HEADER.lower()}
+    written = invite.headers.items_as_written()
+    lines = [f"{name}: {value}" for name, value in written if name.lower() in wanted]
     return "\n".join(lines) or None
 
 
