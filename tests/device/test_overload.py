@@ -84,3 +84,17 @@ async def test_new_calls_get_503_with_retry_after_while_shedding(tmp_path: Path)
     assert server.refused == {"overload": 1}
     assert [row["invite_status"] for row in rows(server)] == [200]  # no row for the shed INVITE
     assert server.status()["overload"]["episodes"] == 1
+
+
+async def test_an_invite_answering_our_challenge_is_not_shed(tmp_path: Path) -> None:
+    """The INVITE that carries credentials answers our 401: that call is under way, shedding it would
+    waste the work already done (and fail a call the peer is completing)."""
+    body = "overload: {shed_above_kb: 64, resume_below_kb: 8, hold: 600, interval: 600}\n"
+    credentials = ('Authorization', 'Digest username="genesys", realm="device", nonce="n", uri="sip:x", '
+                   'response="00000000000000000000000000000000"')  # fmt: skip
+    async with running_device(tmp_path, body, http=False) as server, genesys() as peer:
+        server.overload.observe(65 * KB, 0.0)
+        call, _media = await peer.call(device_uri(server), extra=(credentials,))
+        await call.bye()
+        await wait_for(lambda: not server.calls)
+    assert server.refused == {}

@@ -64,6 +64,9 @@ class DeviceUserAgent(UserAgent):
         overload = self.overload
         if overload is None or not overload.shedding or request.method != "INVITE" or request.to.tag:
             return False
+        headers = request.headers
+        if "Authorization" in headers or "Proxy-Authorization" in headers:
+            return False  # the answer to our 401/407: that call is under way, refusing it now wastes the work
         response = make_response(request, 503, to_tag=self.core.ids.tag())
         response.headers.add("Retry-After", self.retry_after)
         self.transport.send(bytes(response), response_destination(request.top_via, peer))
