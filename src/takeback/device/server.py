@@ -197,12 +197,7 @@ class DeviceServer:
         self.ua.on_call = self._on_call
         self.ua.on_request = self._on_request
         await self.ua.start()
-        if self.overload.enabled:
-            backlog = self.ua.transport.udp_receive_backlog
-            probe = watch_backlog(self.overload, backlog, config.overload.interval)
-            task = asyncio.ensure_future(probe)
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._start_shedding()
         if self.http_address is not None:
             assert self.records is not None  # opened in start()
             pages = StatusPages(
@@ -221,6 +216,15 @@ class DeviceServer:
                 call_page=pages.call,
             )
             await self.http.start()
+
+    def _start_shedding(self) -> None:
+        """Sample the SIP sockets' receive queue for the load-shedding guard (:mod:`.overload`)."""
+        if not self.overload.enabled or self.ua is None:
+            return
+        backlog = self.ua.transport.udp_receive_backlog
+        task = asyncio.ensure_future(watch_backlog(self.overload, backlog, self.config.overload.interval))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def endpoints(self) -> list[Any]:
