@@ -98,3 +98,18 @@ async def test_an_invite_answering_our_challenge_is_not_shed(tmp_path: Path) -> 
         await call.bye()
         await wait_for(lambda: not server.calls)
     assert server.refused == {}
+
+
+async def test_backlog_probe_counts_bytes_waiting_on_tcp_connections(tmp_path: Path) -> None:
+    """A TCP-only device: bytes a peer wrote that the loop has not read yet are the backlog."""
+    body = "overload: {shed_above_kb: 0}\n"
+    async with running_device(tmp_path, body, http=False, transport="tcp") as server:
+        assert server.ua is not None
+        endpoint = server.endpoints[0]
+        assert server.ua.transport.receive_backlog() == 0  # a listener, no connection yet: known and empty
+        with socket.create_connection((endpoint.host, endpoint.port)) as client:
+            await wait_for(lambda: server.ua is not None and bool(server.ua.transport._by_id))
+            client.sendall(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n" + b"X: " + b"a" * 4000)  # unfinished head
+            time.sleep(0.05)  # the loop does not run meanwhile: the bytes stay in the kernel
+            queued = server.ua.transport.receive_backlog()
+    assert queued is not None and queued >= 4000

@@ -393,9 +393,10 @@ class MediaSettings(StrictModel):
 
 
 class OverloadSettings(StrictModel):
-    """Load shedding (:mod:`takeback.device.overload`): while more than ``shed_above_kb`` wait in a UDP
-    listener's kernel receive queue, new INVITEs get ``503`` with ``Retry-After`` (the trunk fails over on
-    5xx, GENESYS.md §3.3); calls already accepted carry on. ``shed_above_kb: 0`` turns it off."""
+    """Load shedding (:mod:`takeback.device.overload`): while more than ``shed_above_kb`` wait in the kernel
+    receive queues (a UDP listener, or the TCP/TLS connections together), new INVITEs get ``503`` with
+    ``Retry-After`` (the trunk fails over on 5xx, GENESYS.md §3.3); calls already accepted carry on.
+    ``shed_above_kb: 0`` turns it off."""
 
     shed_above_kb: int = Field(default=768, ge=0)
     resume_below_kb: int = Field(default=384, ge=0)

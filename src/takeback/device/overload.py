@@ -7,11 +7,11 @@ of calls fail at 1.4x the clean rate. Refusing *new* calls early keeps the calls
 time, and a Genesys trunk fails over to its next SIP server on a 5xx (``trunk_transport_retryable
 ReasonCodes`` "500-599", GENESYS.md §3.3; RFC 3261 §21.5.4 for 503 and Retry-After).
 
-The signal is the kernel receive queue of the UDP listeners (how many bytes are waiting to be read), not
-the event loop's lag: a loop reads a bounded batch of datagrams per wake-up and runs its timers in
-between, so its lag stays small while the queue behind it grows. Two watermarks give hysteresis: shed
-above ``shed_above`` bytes, accept again once the queue has stayed below ``resume_below`` for
-``hold`` seconds.
+The signal is the kernel receive queue (how many bytes wait to be read: the longest UDP listener
+queue, or all TCP/TLS connections' queues together), not the event loop's lag: a loop reads a bounded
+batch of datagrams per wake-up and runs its timers in between, so its lag stays small while the queue
+behind it grows. Two watermarks give hysteresis: shed above ``shed_above`` bytes, accept again once the
+queue has stayed below ``resume_below`` for ``hold`` seconds.
 
 :class:`OverloadGuard` is the pure decision (samples and times in, a verdict out); the device's probe
 task feeds it every ``interval`` seconds.

@@ -221,7 +221,7 @@ class DeviceServer:
         """Sample the SIP sockets' receive queue for the load-shedding guard (:mod:`.overload`)."""
         if not self.overload.enabled or self.ua is None:
             return
-        backlog = self.ua.transport.udp_receive_backlog
+        backlog = self.ua.transport.receive_backlog
         task = asyncio.ensure_future(watch_backlog(self.overload, backlog, self.config.overload.interval))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -9,6 +9,9 @@ connection is up are queued (bounded) and flushed once it is.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import sys
+import termios
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
@@ -55,6 +58,20 @@ class StreamConnection(asyncio.Protocol):
         self._pending_bytes = 0
 
     # -- asyncio.Protocol --
+
+    def receive_backlog(self) -> int:
+        """Bytes received but not yet read from this connection's socket (``FIONREAD``), 0 when unknown.
+        Over TLS this counts ciphertext, close enough to size the work waiting."""
+        transport = getattr(self, "transport", None)
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return 0
+        buffer = bytearray(4)
+        try:
+            fcntl.ioctl(sock.fileno(), termios.FIONREAD, buffer)
+        except (OSError, ValueError):
+            return 0
+        return int.from_bytes(buffer, sys.byteorder)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses

@@ -79,6 +79,15 @@ class TransportLayer:
         backlogs = [b for b in (endpoint.receive_backlog() for endpoint in self._udp) if b is not None]
         return max(backlogs) if backlogs else None
 
+    def receive_backlog(self) -> int | None:
+        """How much input waits to be read: the longest UDP socket queue, or the bytes waiting on all
+        TCP/TLS connections together if that is more (they are read in turn). None when nothing can tell."""
+        udp = self.udp_receive_backlog()
+        streams = sum(connection.receive_backlog() for connection in self._by_id.values())
+        if udp is None and not self._servers and not self._by_id:
+            return None
+        return max(udp or 0, streams)
+
     # -- listening --
 
     async def listen(self, spec: ListenSpec) -> LocalEndpoint:
