@@ -84,7 +84,9 @@ def _wait_line(process: subprocess.Popen[str], needle: str, timeout: float = 20.
                 return line
             if not line and process.poll() is not None:
                 break
-    raise AssertionError(f"no {needle!r} from takeback cloud (exit {process.poll()})")
+    code = process.poll()
+    stderr = process.stderr.read() if code is not None and process.stderr is not None else ""
+    raise AssertionError(f"no {needle!r} from takeback cloud (exit {code}): {stderr[-800:]}")
 
 
 def _options(port: int) -> bytes:

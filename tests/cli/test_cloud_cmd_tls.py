@@ -37,6 +37,19 @@ def _write_org(tmp_path: Path, device_port: int, emulator: dict[str, object] | N
     return path
 
 
+def _distinct_ports(count: int) -> list[int]:
+    """``count`` different free ports (two free_port() calls may return the same number: each probe
+    socket is closed before the next one binds)."""
+    ports: list[int] = []
+    for _ in range(count * 20):  # bounded
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError("no distinct free ports")
+
+
 @contextmanager
 def _process(args: list[str], tmp_path: Path, ready: str) -> Iterator[subprocess.Popen[str]]:
     env = {**os.environ, "HOME": str(tmp_path)}
@@ -60,8 +73,7 @@ def test_take_back_over_tls_between_processes(tmp_path: Path) -> None:
     """The article's call: SIPS INVITE over TLS to the device (certificate checked against --tls-ca), the
     device's REFER over TLS to our listener (it trusts our CA), Call.UUIData = the device's UUI."""
     pki = make_pki(tmp_path)
-    device_port, sip_tls, sip_udp, api = free_port(), free_port(), free_port(), free_port()
-    device_http = free_port()
+    device_port, sip_tls, sip_udp, api, device_http = _distinct_ports(5)
     device_conf = tmp_path / "device.yaml"
     device_conf.write_text(device_yaml(tmp_path, pki, device_port, http=f"127.0.0.1:{device_http}"))
     emulator = {
