@@ -90,6 +90,23 @@ def bad_request(message: str, *, field: str | None = None, details: Iterable[Fie
     return ApiError(400, "bad.request", message, details=problems)
 
 
+def check_version(
+    supplied: int | None, current: int, *, mismatch_status: int, entity_id: str, entity_name: str
+) -> None:
+    """A PUT carries the version the client read [DOC TF ``IsVersionMismatch``]: none -> 400, a stale one ->
+    ``mismatch_status`` (409 by default, the policy ``version_mismatch_status``)."""
+    if supplied is None:
+        raise bad_request("version is required: send the version you read", field="version")
+    if supplied != current:
+        raise ApiError(
+            mismatch_status,
+            "conflict" if mismatch_status == 409 else "bad.request",
+            f"The version supplied ({supplied}) does not match the current version ({current})",
+            entity_id=entity_id,
+            entity_name=entity_name,
+        )
+
+
 def not_found(kind: str, entity_id: str) -> ApiError:
     return ApiError(
         404, "not.found", f"{kind} {entity_id!r} not found", entity_id=entity_id, entity_name=kind

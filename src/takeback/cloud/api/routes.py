@@ -16,7 +16,7 @@ from typing import Any
 from ..config import ConfigError, validate_model
 from ..org import Org, OutboundRoute, Site
 from .entities import meta_fields, route_path, trunk_ref
-from .errors import ApiError, bad_request, from_config_error, not_found
+from .errors import bad_request, check_version, from_config_error, not_found
 from .params import Body, Query, listing, name_matches
 from .state import Claims, OrgState, fields_of, rebuild
 
@@ -95,18 +95,10 @@ def update_route(state: OrgState, site_id: str, route_id: str, data: Any) -> dic
     body = Body(data)
     registry = state.route_registry(site_id)
     meta = registry.meta_of(current.name)
-    version = body.integer("version")
-    if version is None:
-        raise bad_request("version is required: send the version you read", field="version")
-    if version != meta.version:
-        status = state.policies.version_mismatch_status
-        raise ApiError(
-            status,
-            "conflict" if status == 409 else "bad.request",
-            f"The version supplied ({version}) does not match the current version ({meta.version})",
-            entity_id=route_id,
-            entity_name=current.name,
-        )
+    check_version(
+        body.integer("version"), meta.version, mismatch_status=state.policies.version_mismatch_status,
+        entity_id=route_id, entity_name=current.name,
+    )  # fmt: skip
     route = _route_from_body(state, body, current=current)
     index = site.outbound_routes.index(current)
     routes = [route if each is current else each for each in site.outbound_routes]

@@ -25,7 +25,7 @@ from typing import Any
 from ..config import ConfigError, validate_model
 from ..org import OutboundRoute, Site
 from .entities import SITES_PATH, division_ref, meta_fields
-from .errors import ApiError, bad_request, from_config_error
+from .errors import bad_request, check_version, from_config_error
 from .params import Body, Query, listing, name_matches
 from .state import OrgState, fields_of, rebuild
 
@@ -121,18 +121,10 @@ def update_site(state: OrgState, site_id: str, data: Any) -> dict[str, Any]:
     current = state.require_site(site_id)
     body = Body(data)
     meta = state.sites.meta_of(current.name)
-    version = body.integer("version")
-    if version is None:
-        raise bad_request("version is required: send the version you read", field="version")
-    if version != meta.version:
-        status = state.policies.version_mismatch_status
-        raise ApiError(
-            status,
-            "conflict" if status == 409 else "bad.request",
-            f"The version supplied ({version}) does not match the current version ({meta.version})",
-            entity_id=site_id,
-            entity_name=current.name,
-        )
+    check_version(
+        body.integer("version"), meta.version, mismatch_status=state.policies.version_mismatch_status,
+        entity_id=site_id, entity_name=current.name,
+    )  # fmt: skip
     name = body.required_text("name")
     if name != current.name:
         raise bad_request(

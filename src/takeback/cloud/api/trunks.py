@@ -37,7 +37,7 @@ from ..trunk_properties import (
     trunk_to_properties,
 )
 from .entities import TRUNKS_PATH, division_ref, entity_ref, meta_fields, site_ref
-from .errors import ApiError, bad_request, from_config_error, not_found
+from .errors import ApiError, bad_request, check_version, from_config_error, not_found
 from .params import Body, Query, listing, name_matches
 from .state import Claims, OrgState, Tombstone, fields_of, rebuild
 
@@ -206,17 +206,10 @@ def update_trunk(state: OrgState, trunk_id: str, data: Any) -> dict[str, Any]:
     current = _current(state, trunk_id)
     body = Body(data)
     meta = state.trunks.meta_of(current.name)
-    version = body.integer("version")
-    if version is None:
-        raise bad_request("version is required: send the version you read", field="version")
-    if version != meta.version:
-        raise ApiError(
-            state.policies.version_mismatch_status,
-            "conflict" if state.policies.version_mismatch_status == 409 else "bad.request",
-            f"The version supplied ({version}) does not match the current version ({meta.version})",
-            entity_id=trunk_id,
-            entity_name=current.name,
-        )
+    check_version(
+        body.integer("version"), meta.version, mismatch_status=state.policies.version_mismatch_status,
+        entity_id=trunk_id, entity_name=current.name,
+    )  # fmt: skip
     metabase_id = body.ref_id("trunkMetabase")
     if metabase_id is not None and metabase_id != METABASE_IDS[current.kind]:
         raise bad_request("trunkMetabase cannot change on an existing trunk", field="trunkMetabase")
