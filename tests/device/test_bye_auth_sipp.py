@@ -18,7 +18,7 @@ import pytest
 from takeback.sip import Request
 from takeback.sip.digest import Credentials, compute_ha1, compute_response
 
-from .test_refer_auth_sipp import CHALLENGES, VERIFY, run_challenged
+from .test_refer_auth_sipp import CHALLENGES, challenged_scenario, run_challenged
 
 pytestmark = [
     pytest.mark.interop,
@@ -40,20 +40,7 @@ GOOD = "{username: genesys, password: s3cret, realm: genesys}"
 
 
 def _scenario(tmp_path: Path, status: int) -> Path:
-    phrase, challenge, credentials = CHALLENGES[status]
-    text = TEMPLATE.read_text()
-    for key, value in {
-        "@STATUS@": str(status),
-        "@PHRASE@": phrase,
-        "@CHALLENGE@": challenge,
-        "@CREDENTIALS@": credentials,
-        "@HEADERS@": "      CUSTOM-DEVICE-TOKEN: 1234567",
-        "@VERIFY@": VERIFY[status],
-    }.items():
-        text = text.replace(key, value)
-    path = tmp_path / f"bye_challenged_{status}.xml"
-    path.write_text(text)
-    return path
+    return challenged_scenario(TEMPLATE, tmp_path / f"bye_challenged_{status}.xml", status)
 
 
 async def _run(

@@ -49,9 +49,10 @@ take_back: {bye_grace: 2s, timeout: 10s@CREDENTIALS@}
 """
 
 
-def _scenario(tmp_path: Path, status: int) -> Path:
+def challenged_scenario(template: Path, path: Path, status: int) -> Path:
+    """``template`` with the challenge of ``status`` (401/407) and SIPp's credential check filled in."""
     phrase, challenge, credentials = CHALLENGES[status]
-    text = TEMPLATE.read_text()
+    text = template.read_text()
     for key, value in {
         "@STATUS@": str(status),
         "@PHRASE@": phrase,
@@ -61,9 +62,12 @@ def _scenario(tmp_path: Path, status: int) -> Path:
         "@VERIFY@": VERIFY[status],
     }.items():
         text = text.replace(key, value)
-    path = tmp_path / f"refer_challenged_{status}.xml"
     path.write_text(text)
     return path
+
+
+def _scenario(tmp_path: Path, status: int) -> Path:
+    return challenged_scenario(TEMPLATE, tmp_path / f"refer_challenged_{status}.xml", status)
 
 
 def _device(credentials: str | None) -> str:
