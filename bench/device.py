@@ -7,7 +7,11 @@ Each target is driven at increasing rates; a step passes when SIPp exits 0 with 
 and the first failing step ends that target's ladder. Steps are bounded: ``min(rate*5, 10000)`` calls,
 SIPp's ``-timeout`` and an outer subprocess timeout. ``--digest`` runs the Digest pair instead
 (``genesys_uac_refer_auth.xml`` / ``device_uas_refer_auth.xml``, device ``access.digest`` on) and writes
-``takeback_device_digest`` / ``sipp_baseline_digest`` into the same JSON. The shared UAC scenario ACKs the
+``takeback_device_digest`` / ``sipp_baseline_digest`` into the same JSON. ``--workers N`` also measures
+``takeback device --workers N`` (device/workers.py) with SIPp sending each call from its own socket
+(``-t un``, standing for several Genesys signalling addresses: the kernel spreads peers by address:port)
+against the SIPp baseline driven the same way: ``takeback_device_workers`` / ``sipp_baseline_multisource``
+and ``ratio_workers`` (with ``_digest`` too under ``--digest``). The shared UAC scenario ACKs the
 401 with a new branch, which matches no transaction (RFC 3261 §17.1.1.3), so the device retransmits its
 401 for 32 s and a late one aborts a live SIPp call; ``_with_token`` gives that ACK the INVITE's branch.
 Loopback only.
@@ -15,6 +19,7 @@ Loopback only.
     .venv/bin/python bench/device.py                    # UDP ladder -> bench/results/device.json
     .venv/bin/python bench/device.py --digest           # adds the digest pair to the same file
     .venv/bin/python bench/device.py --rates 100,250    # quick
+    .venv/bin/python bench/device.py --workers 2        # adds 2 worker processes vs SIPp, many sources
 """
 
 from __future__ import annotations
@@ -82,7 +87,7 @@ def write_device_yaml(workdir: Path, digest: bool) -> Path:
 
 
 def start_device(
-    workdir: Path, port: int, digest: bool, loop: str, config: Path | None = None
+    workdir: Path, port: int, digest: bool, loop: str, config: Path | None = None, workers: int = 1
 ) -> subprocess.Popen[bytes]:
     """``takeback device`` in its own process; returns once it printed its listening line (bounded).
     ``config``: another device.yaml (bench/device_media.py: the built-in flow); default: this bench's."""
@@ -90,7 +95,7 @@ def start_device(
     entry = ["-c", CLI_WITH_BEST_LOOP] if loop == "auto" else ["-m", "takeback.cli"]
     args = [
         sys.executable, *entry, "device", "-c", str(config),
-        "--listen", f"udp:127.0.0.1:{port}", "--http", "127.0.0.1:0",
+        "--listen", f"udp:127.0.0.1:{port}", "--http", "127.0.0.1:0", "--workers", str(workers),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     log = (workdir / "device.log").open("wb")
@@ -119,8 +124,11 @@ def start_sipp_uas(workdir: Path, port: int, digest: bool) -> subprocess.Popen[b
     return proc
 
 
-def genesys_uac(workdir: Path, target_port: int, rate: int, calls: int, digest: bool) -> dict[str, Any]:
-    """SIPp as Genesys (shared scenario + token header) at ``rate`` for ``calls``, bounded twice."""
+def genesys_uac(
+    workdir: Path, target_port: int, rate: int, calls: int, digest: bool, multisource: bool = False
+) -> dict[str, Any]:
+    """SIPp as Genesys (shared scenario + token header) at ``rate`` for ``calls``, bounded twice;
+    ``multisource``: each call from its own UDP socket (``-t un``)."""
     scenario = _with_token(workdir, "genesys_uac_refer_auth.xml" if digest else "genesys_uac_refer.xml")
     limit = calls / rate + 40
     args = [
@@ -131,6 +139,8 @@ def genesys_uac(workdir: Path, target_port: int, rate: int, calls: int, digest: 
     ]  # fmt: skip
     if digest:
         args += ["-au", "genesys", "-ap", "s3cret"]
+    if multisource:
+        args += ["-t", "un", "-max_socket", "15000"]
     return run_sipp_step(args, workdir, rate, calls, limit)
 
 
@@ -142,17 +152,18 @@ def device_outcomes(records: Path) -> dict[str, int]:
         return dict(db.execute("SELECT coalesce(outcome, 'none'), count(*) FROM calls GROUP BY 1").fetchall())
 
 
-def run_step(kind: str, rate: int, digest: bool, loop: str) -> dict[str, Any]:
+def run_step(kind: str, rate: int, digest: bool, loop: str, workers: int = 0) -> dict[str, Any]:
+    """One step; ``workers`` > 0: the multi-source variant (device with that many workers)."""
     calls = min(rate * 5, MAX_CALLS)
     with tempfile.TemporaryDirectory(prefix=f"device-{kind}-") as tmp:
         workdir = Path(tmp)
         port = free_port()
         if kind.startswith("takeback"):
-            server = start_device(workdir, port, digest, loop)
+            server = start_device(workdir, port, digest, loop, workers=max(workers, 1))
         else:
             server = start_sipp_uas(workdir, port, digest)
         try:
-            step = genesys_uac(workdir, port, rate, calls, digest)
+            step = genesys_uac(workdir, port, rate, calls, digest, multisource=workers > 0)
         finally:
             stop_server(server)
         if kind.startswith("takeback"):
@@ -166,10 +177,10 @@ def run_step(kind: str, rate: int, digest: bool, loop: str) -> dict[str, Any]:
     return step
 
 
-def ladder(kind: str, rates: tuple[int, ...], digest: bool, loop: str) -> dict[str, Any]:
+def ladder(kind: str, rates: tuple[int, ...], digest: bool, loop: str, workers: int = 0) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     for rate in rates:
-        step = run_step(kind, rate, digest, loop)
+        step = run_step(kind, rate, digest, loop, workers)
         steps.append(step)
         print(f"{kind:24s} {rate:5d}/s: {'ok' if step['ok'] else 'FAIL'} {step}", flush=True)
         if not step["ok"]:
@@ -183,6 +194,7 @@ def main() -> int:
     parser.add_argument("--digest", action="store_true", help="the Digest pair (writes *_digest keys)")
     loop_help = "auto: uvloop if installed; cli: `python -m takeback.cli` as is (asyncio)"
     parser.add_argument("--loop", choices=("auto", "cli"), default="auto", help=loop_help)
+    parser.add_argument("--workers", type=int, default=0, help="also the N-worker, many-source pair")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "device.json"))
     args = parser.parse_args()
     rates = tuple(int(r) for r in args.rates.split(","))
@@ -198,6 +210,15 @@ def main() -> int:
     report["results"]["sipp_baseline" + suffix] = baseline
     sipp_best = baseline["max_cps_zero_fail"]
     report["ratio" + suffix] = round(ours["max_cps_zero_fail"] / sipp_best, 3) if sipp_best else None
+    if args.workers:
+        spread = ladder("takeback_device_workers" + suffix, rates, args.digest, args.loop, args.workers)
+        spread.update(loop=ours["loop"], workers=args.workers, sipp_transport="un")
+        multi = ladder("sipp_baseline_multisource" + suffix, rates, args.digest, args.loop, args.workers)
+        multi["sipp_transport"] = "un"
+        report["results"]["takeback_device_workers" + suffix] = spread
+        report["results"]["sipp_baseline_multisource" + suffix] = multi
+        best = multi["max_cps_zero_fail"]
+        report["ratio_workers" + suffix] = round(spread["max_cps_zero_fail"] / best, 3) if best else None
     report["criteria"] = {
         "max_cps_zero_fail": "highest rate of the ladder (stopped at the first failure) with SIPp exit 0 "
         "and every call successful",

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -45,6 +46,12 @@ def register(commands: Any) -> None:
         help="listening point (udp:|tcp:|tls:HOST:PORT); repeat; replaces the configured listeners",
     )
     device.add_argument("--http", metavar="HOST:PORT", help="status/metrics listener ('off' to disable)")
+    device.add_argument(
+        "--workers",
+        metavar="N",
+        help="worker processes sharing the ports (SO_REUSEPORT), or 'auto' (one per CPU); overrides workers:",
+    )
+    device.add_argument("--worker", metavar="I/N", help=argparse.SUPPRESS)  # set by the supervisor
     device.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     device.set_defaults(handler=_run)
     sub = device.add_subparsers(dest="device_command", metavar="ACTION")
@@ -65,21 +72,69 @@ def _load(path: str | None) -> Any:
 def _run(args: argparse.Namespace) -> int:
     from takeback.device.config import parse_host_port  # the same HOST:PORT rule as device.yaml
     from takeback.device.server import DeviceServer
+    from takeback.device.workers import DIGEST_KEY_ENV, parse_worker_slot
     from takeback.net import parse_listen_spec
 
     config = _load(args.config)
+    if args.workers is not None:
+        config = config.model_copy(update={"workers": _worker_count(args.workers)})
     listen = None
     if args.listen:
         listen = [str(parse_listen_spec(spec)) for spec in args.listen]
     http: Any = True
     if args.http is not None:
         http = False if args.http.lower() in ("off", "none", "") else parse_host_port(args.http)
+    worker = parse_worker_slot(args.worker) if args.worker else None
+    tag = f" w{worker.index}" if worker is not None else ""
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s{tag} %(levelname)s %(name)s: %(message)s",
     )
-    server = DeviceServer(config, listen=listen, http=http)
+    if worker is None and config.workers > 1:
+        return _supervise(args, config, listen or list(config.listen), http)
+    key = os.environ.get(DIGEST_KEY_ENV) if worker is not None else None
+    digest_key = bytes.fromhex(key) if key else None
+    server = DeviceServer(config, listen=listen, http=http, worker=worker, digest_key=digest_key)
     return run_loop(_serve(server), gc_tuning=True)
+
+
+def _worker_count(text: str) -> int:
+    if text.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    count = int(text) if text.isdigit() else 0
+    if not 1 <= count <= 64:
+        raise ValueError(f"--workers {text!r}: give 1..64 or 'auto'")
+    return count
+
+
+def _supervise(args: argparse.Namespace, config: Any, listen: list[str], http: Any) -> int:
+    """``workers: N`` > 1: this process only starts, watches and stops N device processes."""
+    from takeback.device.preflight import preflight
+    from takeback.device.records import CallRecords, RecordsError
+    from takeback.device.validation import ConfigError
+    from takeback.device.workers import WorkerSlot, pin_ports, run_workers
+
+    problems = preflight(config)  # once here rather than once per worker
+    if problems:
+        raise ConfigError(problems)
+    WorkerSlot(0, config.workers).port_slice(*config.media.port_range)  # ValueError: range too small
+
+    try:  # create the shared schema once, before N processes race to
+        CallRecords(config.records_path(), synchronous=config.records.synchronous).start().close()
+    except RecordsError as exc:
+        raise ValueError(f"records.path: {exc}") from None
+
+    address = config.http if http is True else (None if http is False else http)
+    http_text = (
+        "off"
+        if address is None
+        else f"[{address[0]}]:{address[1]}"
+        if ":" in address[0]
+        else "{}:{}".format(*address)
+    )
+    worker_args = (["-c", args.config] if args.config else []) + (["-v"] if args.verbose else [])
+    digest = config.access.digest is not None and not config.access.digest.secret_key
+    return run_loop(run_workers(config.workers, worker_args, pin_ports(listen), http_text, digest_key=digest))
 
 
 async def _serve(server: Any) -> int:
@@ -95,7 +150,12 @@ async def _serve(server: Any) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(server.drain()))
     await server.wait_closed()
-    print("takeback device: drained, bye", flush=True)
+    if server.worker is not None:  # the supervisor sums these up
+        stats = server.stats
+        accepted, taken = stats.get("calls_accepted", 0), stats.get("outcome_taken-back", 0)
+        print(f"takeback device: drained, {accepted} calls accepted, {taken} taken back", flush=True)
+    else:
+        print("takeback device: drained, bye", flush=True)
     return 0
 
 

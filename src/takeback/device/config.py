@@ -24,6 +24,7 @@ directory of device.yaml; without ``records.path`` the database goes under the w
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import string
 from importlib import resources
@@ -539,6 +540,12 @@ def parse_host_port(value: Any) -> Any:
     return (host, int(port))
 
 
+def _worker_count(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    return value
+
+
 class DeviceConfig(StrictModel):
     """The whole device.yaml."""
 
@@ -555,6 +562,9 @@ class DeviceConfig(StrictModel):
     drain_timeout: Seconds = 30.0
     max_calls: int = Field(default=0, ge=0)
     overload: OverloadSettings = Field(default_factory=OverloadSettings)
+    #: Worker processes sharing the listening ports (SO_REUSEPORT; ``takeback.device.workers``): ``auto``
+    #: is one per CPU. ``max_calls`` and ``overload`` apply to each worker.
+    workers: Annotated[int, BeforeValidator(_worker_count)] = Field(default=1, ge=1, le=64)
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -49,6 +49,7 @@ from .preflight import load_app, preflight
 from .records import CallRecords, read_recent
 from .status_page import StatusPages
 from .validation import ConfigError, Problem
+from .workers import WorkerSlot
 
 __all__ = ["App", "DeviceServer", "DeviceUserAgent"]
 
@@ -95,8 +96,11 @@ class DeviceServer:
         http: tuple[str, int] | bool | None = True,
         digest_key: bytes | None = None,
         trace: SipTrace | None = None,
+        worker: WorkerSlot | None = None,
     ) -> None:
         self.config = config
+        #: One of several processes sharing the listening ports (``takeback.device.workers``), or None.
+        self.worker = worker
         self.trace = trace if trace is not None else SipTrace(TRACE_ENTRIES)
         self.call_metrics = DeviceMetrics()
         self.listen = [str(parse_listen_spec(spec)) for spec in listen] if listen else list(config.listen)
@@ -166,7 +170,8 @@ class DeviceServer:
         address = self.media_address
         assert address is not None  # checked in start()
         scheduler = MediaScheduler()
-        ports = PortAllocator(address, media.port_range[0], media.port_range[1], dscp=None)
+        low, high = media.port_range if self.worker is None else self.worker.port_slice(*media.port_range)
+        ports = PortAllocator(address, low, high, dscp=None)
         prompts = PromptLibrary(EspeakTts(config.tts_cache_dir(), voice=media.voice))
         self.services = CallServices(config, self.records, scheduler, ports, prompts, address, self.stats)
         self._run_app = app
@@ -193,6 +198,7 @@ class DeviceServer:
             overload=self.overload,
             retry_after=config.overload.retry_after,
             trace=self.trace.for_party("device"),
+            reuse_port=self.worker is not None,
         )
         self.ua.on_call = self._on_call
         self.ua.on_request = self._on_request

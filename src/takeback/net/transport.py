@@ -50,6 +50,7 @@ class TransportLayer:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         udp_buffer_bytes: int = SOCKET_BUFFER_BYTES,
+        reuse_port: bool = False,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.sink = sink
@@ -59,6 +60,8 @@ class TransportLayer:
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self.udp_buffer_bytes = udp_buffer_bytes
+        #: Listen with SO_REUSEPORT (several worker processes on one port: ``takeback.device.workers``).
+        self.reuse_port = reuse_port
         self.loop = loop or asyncio.get_running_loop()
         self.endpoints: list[LocalEndpoint] = []
         self._udp: list[UdpEndpoint] = []
@@ -93,7 +96,9 @@ class TransportLayer:
     async def listen(self, spec: ListenSpec) -> LocalEndpoint:
         """Open a listening point; returns it with the port actually bound (for port 0)."""
         if spec.transport == "UDP":
-            sock = open_udp_socket(spec.host, spec.port, self.udp_buffer_bytes)
+            sock = open_udp_socket(
+                spec.host, spec.port, self.udp_buffer_bytes, reuse_port=self.reuse_port
+            )
             protocol = UdpEndpoint(self.sink, self.counters, self.boundary)
             if _is_uvloop(self.loop):
                 await self.loop.create_datagram_endpoint(lambda: protocol, sock=sock)
@@ -109,6 +114,7 @@ class TransportLayer:
                 spec.port,
                 ssl=context,
                 reuse_address=True,
+                reuse_port=self.reuse_port or None,
                 backlog=1024,
             )
             self._servers.append(server)

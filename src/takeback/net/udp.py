@@ -33,10 +33,14 @@ _MAX_BACKLOG = 10_000  # datagrams queued while the socket's send buffer is full
 _KEEPALIVE_MAX = 4  # "\r\n\r\n" or less: a CRLF keep-alive (RFC 5626 §3.5.1 uses STUN; peers send CRLF)
 
 
-def open_udp_socket(host: str, port: int, buffer_bytes: int = SOCKET_BUFFER_BYTES) -> socket.socket:
+def open_udp_socket(
+    host: str, port: int, buffer_bytes: int = SOCKET_BUFFER_BYTES, *, reuse_port: bool = False
+) -> socket.socket:
     """A bound, non-blocking UDP socket with large buffers (IPv6 sockets are v6-only).
 
-    ``buffer_bytes`` 0 keeps the kernel defaults."""
+    ``buffer_bytes`` 0 keeps the kernel defaults. ``reuse_port``: join the port's SO_REUSEPORT group, so
+    that several worker processes share it; the kernel hands each datagram to one socket of the group by
+    a hash of its source and destination, so one peer address:port always reaches the same worker."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
@@ -44,6 +48,8 @@ def open_udp_socket(host: str, port: int, buffer_bytes: int = SOCKET_BUFFER_BYTE
             sock.setsockopt(socket.SOL_SOCKET, option, buffer_bytes)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.setblocking(False)
     except OSError:

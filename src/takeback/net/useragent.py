@@ -71,6 +71,7 @@ class UserAgent:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         udp_buffer_bytes: int = SOCKET_BUFFER_BYTES,
+        reuse_port: bool = False,
         counters: Counters | None = None,
         trace: Recorder | None = None,
     ) -> None:
@@ -83,6 +84,7 @@ class UserAgent:
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self.udp_buffer_bytes = udp_buffer_bytes
+        self.reuse_port = reuse_port  #: SO_REUSEPORT listeners (worker processes sharing the ports)
         self.counters = counters if counters is not None else Counters()
         self.trace = trace  #: copy of every message in and out (takeback.observe), or None
         self.boundary = Boundary(self.counters, logger)
@@ -119,6 +121,7 @@ class UserAgent:
             idle_timeout=self.idle_timeout,
             max_connections=self.max_connections,
             udp_buffer_bytes=self.udp_buffer_bytes,
+            reuse_port=self.reuse_port,
             loop=self.loop,
         )
         self.transport.recorder = self.trace
