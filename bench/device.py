@@ -46,7 +46,7 @@ from tests.device.test_sipp import _with_token  # noqa: E402  (the trunk's token
 
 from cps import SIPP, run_sipp_step, stop_server, summarize  # noqa: E402
 
-DEFAULT_RATES = (100, 250, 350, 400, 450, 500, 600, 750, 1000, 1500, 2000)
+DEFAULT_RATES = (100, 250, 350, 400, 450, 500, 550, 600, 700, 800, 1000, 1500, 2000, 2500, 3000)
 MAX_CALLS = 10_000
 SERVICE = "+19999990001"
 #: Loop choice for the device process. ``takeback device`` itself calls ``asyncio.run`` without
