@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,8 +14,13 @@ from takeback.sip.authparams import (
     Challenge,
     Credentials,
     DigestError,
+    _digest_params,
+    _fast_params,
+    _general_params,
+    _parse_auth_header_general,
     canonical_algorithm,
     check_field_text,
+    format_auth_header,
     is_token,
     parse_auth_header,
     parse_challenges,
@@ -371,3 +378,240 @@ def test_challenge_round_trip(
         opaque=opaque, stale=stale, domain=domain, userhash=userhash, charset=charset,
     )  # fmt: skip
     assert Challenge.parse(str(challenge)) == challenge
+
+
+# --- the fast path agrees with the general parser ---
+# parse_auth_header, Challenge.parse and Credentials.parse first try _fast_params (one-line headers without
+# escapes, folding or empty elements) and fall back to the general parser for anything else. Whatever the
+# input, the result (or the error, message included) must be the one the general parser alone gives.
+
+_SIPP = (
+    'Digest username="genesys",realm="device",cnonce="6b8b4567",nc=00000001,qop=auth,'
+    'uri="sip:127.0.0.1:5080",nonce="abc",response="3b1500b861fd81d601c64a29392b4a1f",algorithm=MD5'
+)
+_FAST_SHAPES = [
+    _SIPP,
+    _SIPP + ',opaque="xyz"',
+    'Digest username="genesys", realm="device", nonce="abc", uri="sip:+1999@127.0.0.1:5080", '
+    'response="3b1500b861fd81d601c64a29392b4a1f", algorithm=MD5, cnonce="6b8b4567", opaque="o", qop=auth, '
+    "nc=00000001",
+    'digest username="u", realm="r", nonce="n", uri="/", response="0"',
+    'DIGEST USERNAME="u", Realm="r", NONCE="n", uri="/", Response="0"',
+    '  Digest \t username = "u" ,\trealm= "r" , nonce ="n",uri="/"  , response="0"\t ',
+    'Digest username=u, realm=r, nonce=n, uri=x, response=0, qop="auth", nc="00000001", cnonce=c',
+    'Digest username="", realm="", nonce="", uri="", response=""',
+    'Digest username="Jäsøn, \t=x", realm="a b", nonce="n", uri="sip:x;a=b", response="0", x-ext=1, y="2"',
+    'Digest username="u", realm="r", nonce="n", uri="/", response="0", algorithm="md5-SESS", cnonce="c"',
+    'Digest realm="device", nonce="1234n1x7f3a", algorithm=MD5, qop="auth"',
+    'Digest realm="r", domain="sip:a sip:b", nonce="n", opaque="o", stale=TRUE, algorithm=SHA-256, '
+    'qop="auth, auth-int", charset=UTF-8, userhash=false',
+    'Digest username*=UTF-8\'\'J%C3%A4s%C3%B8n, realm="r", nonce="n", uri="/", response="0"',
+    'Basic realm="r"',
+    'Bearer username="u", realm="r", nonce="n", uri="/", response="0"',
+    'Digest username="u", realm="r", nonce="n", uri="/"',  # valid grammar, missing response
+    'Digest username="u", realm="r", nonce="n", uri="/", response="0", nc=1, qop=auth, cnonce="c"',
+    'Digest realm="r", nonce="n", algorithm="MD 5"',
+]
+_GENERAL_ONLY = [
+    r'Digest username="a \"quoted\" user", realm="r", nonce="n", uri="/", response="0"',
+    r'Digest username="u", realm="back\\slash", nonce="\x\y", uri="/", response="0"',
+    'Digest\r\n username="u",\r\n realm="r",\r\n\tnonce="n", uri="/", response="0"',
+    'Digest username="u",, realm="r", nonce="n", uri="/", response="0",',
+    'Digest ,username="u", realm="r", nonce="n", uri="/", response="0"',
+    'Digest username="u", realm="r", REALM="s", nonce="n", uri="/", response="0"',
+    'Digest username="u", realm="r", nonce="n", uri="/", response="0", x=1, x="2"',
+    'Digest username="u" realm="r", nonce="n", uri="/", response="0"',
+    'Digest username="u"; realm="r", nonce="n", uri="/", response="0"',
+    'Digest username="u, realm="r", nonce="n", uri="/", response="0"',
+    'Digest username="u", realm="r", nonce="n", uri="/", response="0"\r\nX-Injected: 1',
+    'Digest username="u", realm="r", nonce="n", uri="/", response="0"\n',
+    'Digest username="u\x01", realm="r", nonce="n", uri="/", response="0"',
+    'Digest username="u\x7f", realm="r", nonce="n", uri="/", response="0"',
+    'Digest username="\ud800", realm="r", nonce="n", uri="/", response="0"',
+    'Digest username=u\x00, realm="r"',
+    'Digest"u", realm="r"',
+    "Digest",
+    "Digest   ",
+    "",
+    "Digest realm=",
+    "Digest realm",
+    "Digest, realm=x",
+    "Digest nonce=abc/def",
+    '"Digest" realm="x"',
+    "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+]
+
+
+def _outcome(parse: Callable[[str], object], value: str) -> object:
+    try:
+        return parse(value)
+    except DigestError as exc:
+        return ("DigestError", str(exc), exc.status)
+
+
+def _general_challenge(value: str) -> Challenge:
+    return Challenge._from_params(_digest_params(value, _general_params))
+
+
+def _general_credentials(value: str) -> Credentials:
+    return Credentials._from_params(_digest_params(value, _general_params))
+
+
+def _assert_fast_matches_general(value: str) -> None:
+    fast = _fast_params(value)
+    if fast is not None:
+        scheme, params = _general_params(value)
+        assert fast == (scheme, params)
+        assert list(fast[1]) == list(params)  # same order, so the same ``extra`` tuple
+    assert _outcome(parse_auth_header, value) == _outcome(_parse_auth_header_general, value)
+    assert _outcome(Challenge.parse, value) == _outcome(_general_challenge, value)
+    assert _outcome(Credentials.parse, value) == _outcome(_general_credentials, value)
+
+
+@pytest.mark.parametrize("value", _FAST_SHAPES)
+def test_common_shapes_take_the_fast_path_with_the_general_result(value: str) -> None:
+    assert _fast_params(value) is not None
+    _assert_fast_matches_general(value)
+
+
+@pytest.mark.parametrize("value", _GENERAL_ONLY)
+def test_escapes_folding_duplicates_and_malformed_input_fall_back_to_the_general_parser(value: str) -> None:
+    assert _fast_params(value) is None
+    _assert_fast_matches_general(value)
+
+
+def test_fast_path_results_in_detail() -> None:
+    assert _fast_params('digest Nonce="a, b=c", QOP=auth, x=""') == (
+        "digest",
+        {"nonce": ("a, b=c", True), "qop": ("auth", False), "x": ("", True)},
+    )
+    credentials = Credentials.parse(_SIPP + ', X-Ext="v"')
+    assert credentials.extra == (AuthParam("x-ext", "v", quoted=True),)
+    assert credentials == Credentials(
+        username="genesys", realm="device", nonce="abc", uri="sip:127.0.0.1:5080",
+        response="3b1500b861fd81d601c64a29392b4a1f", algorithm="MD5", cnonce="6b8b4567", qop="auth",
+        nc="00000001", extra=(AuthParam("x-ext", "v", quoted=True),),
+    )  # fmt: skip
+
+
+def test_malformed_headers_keep_their_general_parser_errors() -> None:
+    with pytest.raises(DigestError, match="duplicate auth-param 'realm'"):
+        Credentials.parse('Digest username="u", realm="r", Realm="r", nonce="n", uri="/", response="0"')
+    with pytest.raises(DigestError, match="not a Digest header"):
+        Credentials.parse('Bearer username="u", realm="r", nonce="n", uri="/", response="0"')
+    with pytest.raises(DigestError, match="Digest response parameter missing"):
+        Credentials.parse('Digest username="u", realm="r", nonce="n", uri="/"')
+
+
+_SEPARATORS = ([",", ", ", " ,", ",\t", " , ", "\t,\t"], [",,", ", ,", ";", " ", "\r\n ,", ""])
+_NAMES = (
+    ["username", "USERNAME", "Realm", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "qop",
+     "nc", "opaque", "userhash", "stale", "domain", "x-ext", "X-EXT", "username*", "charset"],
+    ["bad name", "", "a,b", '"q"'],
+)  # fmt: skip
+_QDTEXT = (list("abcMD5-0189 \t,=:;@/éä"), ['"', "\\", '\\"', "\x00", "\x01", "\x7f", "\r\n", "\n", "\ud800"])
+
+
+@st.composite
+def header_values(draw: st.DrawFn) -> str:
+    """Header values near the fast path's shape: random names, quoting, values, separators, whitespace.
+    Half of them are built from well-formed pieces only; the other half mix in broken ones."""
+    broken = draw(st.booleans())
+
+    def pick(choices: tuple[list[str], list[str]]) -> str:
+        good, bad = choices
+        return draw(st.sampled_from(good * (2 * len(bad)) + bad if broken else good))
+
+    def quoted_text() -> str:
+        return "".join(pick(_QDTEXT) for _ in range(draw(st.integers(0, 10))))
+
+    scheme = pick((["Digest", "digest", "DIGEST"], ["Basic", "Digest,", '"Digest"', ""]))
+    params = []
+    for _ in range(draw(st.integers(0, 8))):
+        name = pick(_NAMES)
+        around = pick((["=", " = ", "\t=", "= "], ["==", "", " "]))
+        if draw(st.booleans()):
+            params.append(f'{name}{around}"{quoted_text()}"')
+        else:
+            value = quoted_text() if broken and draw(st.booleans()) else draw(token_text)
+            params.append(f"{name}{around}{value}")
+    gap = pick(([" ", "  ", "\t", " \t "], ["", "\r\n "]))
+    text = scheme + gap + "".join(p + pick(_SEPARATORS) for p in params[:-1]) + "".join(params[-1:])
+    return pick((["", " ", "\t"], ["\r\n "])) + text + pick((["", " ", "\t"], [",", "\n"]))
+
+
+@pytest.mark.slow
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(header_values(), mutated_headers(), header_like))
+def test_fast_path_and_general_parser_agree_on_random_headers(value: str) -> None:
+    _assert_fast_matches_general(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["realm", "nonce", "username", "uri", "response", "qop", "nc", "cnonce", "x-y"]),
+            st.one_of(field_text, token_text),
+            st.booleans(),
+        ),
+        max_size=10,
+    )
+)
+def test_fast_path_and_general_parser_agree_on_serialized_params(params: list[tuple[str, str, bool]]) -> None:
+    _assert_fast_matches_general(_structured_header([(n, v, q or not is_token(v)) for n, v, q in params]))
+
+
+def _reference_challenge_str(challenge: Challenge) -> str:
+    """Challenge.__str__ as it was first written: AuthParams through format_auth_header."""
+    params = [AuthParam("realm", challenge.realm, quoted=True)]
+    if challenge.domain:
+        params.append(AuthParam("domain", " ".join(challenge.domain), quoted=True))
+    params.append(AuthParam("nonce", challenge.nonce, quoted=True))
+    if challenge.opaque is not None:
+        params.append(AuthParam("opaque", challenge.opaque, quoted=True))
+    if challenge.stale:
+        params.append(AuthParam("stale", "true"))
+    params.append(AuthParam("algorithm", challenge.algorithm))
+    if challenge.qop:
+        params.append(AuthParam("qop", ",".join(challenge.qop), quoted=True))
+    if challenge.charset is not None:
+        params.append(AuthParam("charset", challenge.charset))
+    if challenge.userhash:
+        params.append(AuthParam("userhash", "true"))
+    return format_auth_header("Digest", [*params, *challenge.extra])
+
+
+@settings(deadline=None)
+@given(
+    realm=field_text,
+    nonce=field_text,
+    opaque=st.none() | field_text,
+    algorithm=st.sampled_from(SUPPORTED_ALGORITHMS) | token_text,
+    qop=st.lists(token_text, max_size=3).map(tuple),
+    stale=st.booleans(),
+    domain=st.lists(token_text, max_size=3).map(tuple),
+    userhash=st.booleans(),
+    charset=st.none() | token_text,
+    extra=st.lists(st.tuples(token_text, field_text, st.booleans()), max_size=3),
+)
+def test_challenge_str_renders_like_auth_params(
+    realm: str,
+    nonce: str,
+    opaque: str | None,
+    algorithm: str,
+    qop: tuple[str, ...],
+    stale: bool,
+    domain: tuple[str, ...],
+    userhash: bool,
+    charset: str | None,
+    extra: list[tuple[str, str, bool]],
+) -> None:
+    extras = {
+        f"x-{name.lower()}": AuthParam(f"x-{name.lower()}", value, quoted) for name, value, quoted in extra
+    }
+    challenge = Challenge(
+        realm=realm, nonce=nonce, algorithm=algorithm, qop=qop, opaque=opaque, stale=stale, domain=domain,
+        userhash=userhash, charset=charset, extra=tuple(extras.values()),
+    )  # fmt: skip
+    assert str(challenge) == _reference_challenge_str(challenge)

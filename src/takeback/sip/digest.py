@@ -11,7 +11,7 @@ UAC side. The only state is the server's bounded nonce-count table used to detec
 
 from __future__ import annotations
 
-import base64
+import binascii
 import enum
 import hashlib
 import hmac
@@ -22,6 +22,7 @@ import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeAlias
 
 from takeback.sip.authparams import (
@@ -89,8 +90,16 @@ def _is_sess(algorithm: str) -> bool:
     return canonical_algorithm(algorithm).endswith(_SESS)
 
 
+# The constructors themselves: ``hashlib.new(name)`` goes through a Python-level dispatcher on every call.
+_HASH_CONSTRUCTORS: dict[str, Callable[..., hashlib._Hash]] = {
+    "MD5": hashlib.md5,
+    "SHA-256": hashlib.sha256,
+    "SHA-512-256": partial(hashlib.new, "sha512_256"),
+}
+
+
 def _h(base: str, data: bytes) -> str:
-    return hashlib.new(_HASHLIB_NAMES[base], data, usedforsecurity=False).hexdigest()
+    return _HASH_CONSTRUCTORS[base](data, usedforsecurity=False).hexdigest()
 
 
 def _hs(base: str, *parts: str) -> str:
@@ -380,7 +389,7 @@ class DigestServer:
         self.qop: tuple[str, ...] = options
         self.opaque = opaque
         self._key = secret_key
-        self._realm_bytes = realm.encode("utf-8")
+        self._sign_prefix = _NONCE_CONTEXT + realm.encode("utf-8") + b"\x00"
         self._random_bytes = random_bytes
         self._counts = _NonceCounts(max_tracked_nonces, self.nonce_lifetime)
 
@@ -405,7 +414,7 @@ class DigestServer:
         """The issue time of a nonce this server signed; None if it did not (forged, corrupted, aliased)."""
         if not _NONCE_RE.fullmatch(nonce):
             return None
-        raw = base64.urlsafe_b64decode(nonce + "==")
+        raw = binascii.a2b_base64(nonce.encode("ascii").translate(_FROM_URLSAFE) + b"==")
         if _b64(raw) != nonce:  # non-canonical base64: same bytes, different string; refuse the alias
             return None
         payload, tag = raw[:_NONCE_PAYLOAD_LEN], raw[_NONCE_PAYLOAD_LEN:]
@@ -415,8 +424,7 @@ class DigestServer:
         return float(issued_us) / 1e6
 
     def _sign(self, payload: bytes) -> bytes:
-        message = _NONCE_CONTEXT + self._realm_bytes + b"\x00" + payload
-        return hmac.new(self._key, message, hashlib.sha256).digest()[:_NONCE_TAG_LEN]
+        return hmac.digest(self._key, self._sign_prefix + payload, "sha256")[:_NONCE_TAG_LEN]
 
     # -- challenges -----------------------------------------------------------------------------------------
 
@@ -524,4 +532,10 @@ class DigestServer:
 
 
 def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    """base64url without padding (RFC 4648 §5); binascii directly, as the base64 module's wrappers cost
+    several Python calls per nonce."""
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
+
+
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
