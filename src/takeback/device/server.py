@@ -303,11 +303,16 @@ class DeviceServer:
         incoming.respond(200, headers=headers)
 
     def _on_call(self, net_call: NetCall) -> None:
-        task = asyncio.ensure_future(self._handle_call(net_call))
+        """Admission runs synchronously: a refused or challenged INVITE (half of a Digest call's INVITEs)
+        costs no task; an accepted call gets one for its app."""
+        call = self._admit(net_call)
+        if call is None:
+            return
+        task = asyncio.ensure_future(self._serve_call(call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle_call(self, net_call: NetCall) -> None:
+    def _admit(self, net_call: NetCall) -> Call | None:
         invite = net_call.invite
         peer = net_call.peer
         assert peer is not None and self.services is not None
@@ -322,17 +327,20 @@ class DeviceServer:
                         outcome="refused", end_at=now)  # fmt: skip
             self._count_refusal(reason)
             self.call_metrics.call_refused("refused")
-            return
+            return None
         decision = self.policy.check(invite, peer.host, now)
         if decision.verdict is not Verdict.ACCEPT:
             self._refuse(net_call, decision, fields, now)
-            return
+            return None
         call = Call(net_call, self.services, uui=fields["uui_in"])
         call.row.update(fields, auth=decision.auth, access="ok", outcome="accepted")
         self._begin(invite.call_id, from_tag, **call.row)
         self.calls.add(call)
         self._count("calls_accepted")
         call.watch()
+        return call
+
+    async def _serve_call(self, call: Call) -> None:
         try:
             await self._run(call)
         finally:
