@@ -83,6 +83,43 @@ def test_ring_buffer_bound_and_call_groups_follow_eviction() -> None:
     assert trace.call("call-9") == []
 
 
+def test_noted_messages_read_back_exactly_like_recorded_ones() -> None:
+    """``note`` (the transport's call) defers the entry; readers cannot tell the difference."""
+    recorded, noted = SipTrace(max_entries=5, clock=lambda: 7.0), SipTrace(max_entries=5, clock=lambda: 7.0)
+    for index in range(12):
+        data = bytearray(options(f"call-{index % 4}", f"b{index}"))
+        src = ("::1", 5070, 0, 0) if index % 3 == 0 else GENESYS
+        recorded.record("out", "udp", src, DEVICE, data, party="device")
+        noted.for_party("device").note("out", "udp", src, DEVICE, data)
+        data[:7] = b"XXXXXXX"  # copied at note time, not when read
+        if index == 6:  # a read in the middle settles what was noted so far
+            assert noted.entries() == recorded.entries()
+    assert len(noted) == 5 and noted.evicted == recorded.evicted == 7
+    assert noted.entries() == recorded.entries()
+    assert noted.calls() == recorded.calls() and noted.call_ids() == recorded.call_ids()
+    assert noted.call("call-3") == recorded.call("call-3")
+    assert noted.entries(["call-2", "call-3"]) == recorded.entries(["call-2", "call-3"])
+
+
+def test_note_mixes_with_record_and_subscribers_in_order() -> None:
+    trace, seen = SipTrace(), list[TraceEntry]()
+    trace.note("in", "UDP", GENESYS, DEVICE, options("a"))
+    entry = trace.record("out", "UDP", DEVICE, GENESYS, options("b"))
+    assert entry is not None and entry.serial == 2
+    trace.subscribe(seen.append)
+    trace.note("in", "TCP", GENESYS, DEVICE, options("c"))  # a subscriber needs the entry now
+    assert [e.call_id for e in seen] == ["c"]
+    assert [(e.serial, e.call_id) for e in trace.entries()] == [(1, "a"), (2, "b"), (3, "c")]
+    trace.enabled = False
+    trace.note("in", "UDP", GENESYS, DEVICE, options("d"))
+    trace.clear()
+    trace.enabled = True
+    trace.note("in", "UDP", GENESYS, DEVICE, options("e"))
+    assert len(trace) == 1 and trace.call_ids() == ["e"]
+    with pytest.raises(ValueError):
+        trace.note("in", "SCTP", GENESYS, DEVICE, b"x")
+
+
 def test_ring_of_one() -> None:
     trace = SipTrace(max_entries=1)
     trace.record("out", "UDP", GENESYS, DEVICE, options("a"))

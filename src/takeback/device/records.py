@@ -136,24 +136,19 @@ class CallRecords:
 
     def begin(self, call_id: str, from_tag: str, **fields: Any) -> None:
         """Create the call's row, or update it when the same call retries (INVITE after a 401)."""
-        names = _checked(fields)
-        columns = ["call_id", "from_tag", *names]
-        placeholders = ", ".join("?" for _ in columns)
-        updates = ", ".join(f"{name}=excluded.{name}" for name in names) or "call_id=call_id"
-        sql = (
-            f"INSERT INTO calls ({', '.join(columns)}) VALUES ({placeholders}) "
-            f"ON CONFLICT(call_id, from_tag) DO UPDATE SET {updates}"
-        )
-        self._put((sql, (call_id, from_tag, *(fields[n] for n in names))))
+        sql = _BEGIN_SQL.get(tuple(fields))
+        if sql is None:
+            sql = _remember(_BEGIN_SQL, fields, _begin_sql(_checked(fields)))
+        self._put((sql, (call_id, from_tag, *fields.values())))
 
     def update(self, call_id: str, from_tag: str, **fields: Any) -> None:
         """Set some columns of the call's row (a state change)."""
-        names = _checked(fields)
-        if not names:
+        if not fields:
             return
-        assignments = ", ".join(f"{name}=?" for name in names)
-        sql = f"UPDATE calls SET {assignments} WHERE call_id=? AND from_tag=?"
-        self._put((sql, (*(fields[n] for n in names), call_id, from_tag)))
+        sql = _UPDATE_SQL.get(tuple(fields))
+        if sql is None:
+            sql = _remember(_UPDATE_SQL, fields, _update_sql(_checked(fields)))
+        self._put((sql, (*fields.values(), call_id, from_tag)))
 
     def barrier_future(self) -> concurrent.futures.Future[None]:
         """A future done once every change queued before it is committed."""
@@ -242,6 +237,34 @@ class CallRecords:
         with _reader(self.path) as connection:
             rows = connection.execute("SELECT * FROM calls WHERE call_id=? ORDER BY id", (call_id,))
             return [dict(row) for row in rows]
+
+
+# The statements per tuple of column names, in keyword order: a call makes the same few changes every time,
+# so each statement is built (and its names checked) once instead of on every state change.
+_BEGIN_SQL: dict[tuple[str, ...], str] = {}
+_UPDATE_SQL: dict[tuple[str, ...], str] = {}
+_SQL_CACHE_LIMIT = 256
+
+
+def _remember(cache: dict[tuple[str, ...], str], fields: Mapping[str, Any], sql: str) -> str:
+    if len(cache) < _SQL_CACHE_LIMIT:  # bounded: callers pick the names, but only checked ones get here
+        cache[tuple(fields)] = sql
+    return sql
+
+
+def _begin_sql(names: list[str]) -> str:
+    columns = ["call_id", "from_tag", *names]
+    placeholders = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{name}=excluded.{name}" for name in names) or "call_id=call_id"
+    return (
+        f"INSERT INTO calls ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"ON CONFLICT(call_id, from_tag) DO UPDATE SET {updates}"
+    )
+
+
+def _update_sql(names: list[str]) -> str:
+    assignments = ", ".join(f"{name}=?" for name in names)
+    return f"UPDATE calls SET {assignments} WHERE call_id=? AND from_tag=?"
 
 
 def _checked(fields: Mapping[str, Any]) -> list[str]:

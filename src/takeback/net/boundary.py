@@ -67,7 +67,8 @@ class Boundary:
 class Recorder(Protocol):
     """Where the transport copies each message it sends and receives (``SipTrace.for_party(...)``).
 
-    ``src``/``dst`` are ``(host, port)``; ``direction`` is ``"in"`` or ``"out"``.
+    ``src``/``dst`` are ``(host, port)``; ``direction`` is ``"in"`` or ``"out"``. A recorder may also have
+    a ``note`` method with the same arguments that returns nothing; the transport then calls that instead.
     """
 
     def record(

@@ -96,9 +96,7 @@ class TransportLayer:
     async def listen(self, spec: ListenSpec) -> LocalEndpoint:
         """Open a listening point; returns it with the port actually bound (for port 0)."""
         if spec.transport == "UDP":
-            sock = open_udp_socket(
-                spec.host, spec.port, self.udp_buffer_bytes, reuse_port=self.reuse_port
-            )
+            sock = open_udp_socket(spec.host, spec.port, self.udp_buffer_bytes, reuse_port=self.reuse_port)
             protocol = UdpEndpoint(self.sink, self.counters, self.boundary)
             if _is_uvloop(self.loop):
                 await self.loop.create_datagram_endpoint(lambda: protocol, sock=sock)
@@ -149,15 +147,24 @@ class TransportLayer:
         self._send_to(data, peer, peer)
 
     def _record(self, direction: Literal["in", "out"], data: bytes, peer: Peer) -> None:
-        """Copy one message to the recorder; tracing must never break signalling."""
-        local = next((e for e in self.endpoints if e.transport == peer.transport), None)
-        if local is None or self.recorder is None:
+        """Copy one message to the recorder; tracing must never break signalling.
+
+        A recorder with a ``note`` method (``SipTrace.for_party``) gets that call: the same recording without
+        handing an entry back, which lets the trace put off the work until somebody reads it.
+        """
+        recorder = self.recorder
+        if recorder is None:
+            return
+        for local in self.endpoints:
+            if local.transport == peer.transport:
+                break
+        else:
             return
         here = (local.host, local.port)
         there = (peer.host, peer.port)
         src, dst = (here, there) if direction == "out" else (there, here)
         try:
-            self.recorder.record(direction, peer.transport, src, dst, data)
+            getattr(recorder, "note", recorder.record)(direction, peer.transport, src, dst, data)
         except Exception as exc:
             self.boundary.notice("trace", "trace recorder failed: %s", exc)
 

@@ -24,6 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any, Literal, NamedTuple
 
 __all__ = [
@@ -45,6 +46,8 @@ Address = tuple[str, int]
 Direction = Literal["in", "out"]
 TraceListener = Callable[["TraceEntry"], object]
 _MirrorKey = tuple[str, Address, Address, bytes]
+# What note() keeps until the trace is read: the entry's fields minus the Call-ID, plus its serial.
+_Noted = tuple[float, Direction, str, Address, Address, bytes, "str | None", int]
 
 #: Default ring size: a few hundred calls' worth of signalling, a few MB of memory.
 DEFAULT_MAX_ENTRIES = 10_000
@@ -87,6 +90,21 @@ class TraceEntry(NamedTuple):
     def is_keepalive(self) -> bool:
         """A CRLF keep-alive (RFC 5626 §4.4.1) rather than a message."""
         return not self.data.strip(b"\r\n")
+
+
+# A TraceEntry from one tuple, without the Python-level ``__new__`` a NamedTuple call goes through.
+_new_entry = partial(tuple.__new__, TraceEntry)
+
+
+def _checked_transport(direction: str, transport: str) -> str:
+    if direction not in ("in", "out"):
+        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    if transport in _TRANSPORTS:
+        return transport
+    transport = transport.upper()
+    if transport not in _TRANSPORTS:
+        raise ValueError(f"transport must be UDP, TCP or TLS, not {transport!r}")
+    return transport
 
 
 def extract_call_id(data: bytes) -> str | None:
@@ -151,6 +169,7 @@ class SipTrace:
         self.listener_errors = 0
         self._entries: deque[TraceEntry] = deque()
         self._by_call: dict[str, deque[TraceEntry]] = {}
+        self._pending: deque[_Noted] = deque()  # noted, not yet entries (see note()); newer than _entries
         self._listeners: tuple[TraceListener, ...] = ()
         self._lock = threading.Lock()
         self._count = 0
@@ -177,15 +196,12 @@ class SipTrace:
         """
         if not self.enabled:
             return None
-        if direction not in ("in", "out"):
-            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
-        transport = transport.upper()
-        if transport not in _TRANSPORTS:
-            raise ValueError(f"transport must be UDP, TCP or TLS, not {transport!r}")
+        transport = _checked_transport(direction, transport)
         payload = data if type(data) is bytes else bytes(data)
         when = self.clock() if timestamp is None else timestamp
         call_id = extract_call_id(payload)
         with self._lock:
+            self._settle()
             self._count += 1
             entry = TraceEntry(
                 when, direction, transport, _address(src), _address(dst), payload, party, call_id, self._count
@@ -199,18 +215,82 @@ class SipTrace:
                 logger.exception("trace subscriber %r failed", listener)
         return entry
 
+    def note(
+        self,
+        direction: Direction,
+        transport: str,
+        src: Any,
+        dst: Any,
+        data: bytes | bytearray | memoryview,
+        *,
+        party: str | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        """:meth:`record` for callers that do not want the entry back (the transports, per message).
+
+        With no subscriber, nothing needs the entry now, so only what cannot wait is done (copy the bytes,
+        stamp the time, take a serial number); the Call-ID and the entry are made when the trace is read,
+        and never for messages evicted before that. What a reader sees is the same as with :meth:`record`.
+        """
+        if not self.enabled:
+            return
+        if self._listeners:
+            self.record(direction, transport, src, dst, data, party=party, timestamp=timestamp)
+            return
+        if transport not in _TRANSPORTS or direction not in ("in", "out"):
+            transport = _checked_transport(direction, transport)
+        if type(src) is not tuple or len(src) != 2 or type(src[0]) is not str or type(src[1]) is not int:
+            src = _address(src)
+        if type(dst) is not tuple or len(dst) != 2 or type(dst[0]) is not str or type(dst[1]) is not int:
+            dst = _address(dst)
+        payload = data if type(data) is bytes else bytes(data)
+        when = self.clock() if timestamp is None else timestamp
+        with self._lock:
+            self._count += 1
+            pending = self._pending
+            pending.append((when, direction, transport, src, dst, payload, party, self._count))
+            if len(pending) + len(self._entries) > self.max_entries:
+                self._evict_oldest()
+
+    def _settle(self) -> None:
+        """Turn the noted messages into entries (under the lock; they are newer than every entry)."""
+        pending = self._pending
+        if not pending:
+            return
+        entries, by_call = self._entries, self._by_call
+        for when, direction, transport, src, dst, payload, party, serial in pending:
+            call_id = extract_call_id(payload)
+            entry = _new_entry((when, direction, transport, src, dst, payload, party, call_id, serial))
+            entries.append(entry)
+            if call_id is not None:
+                group = by_call.get(call_id)
+                if group is None:
+                    group = by_call[call_id] = deque()
+                group.append(entry)
+        pending.clear()
+
+    def _evict_oldest(self) -> None:
+        if not self._entries:
+            self._pending.popleft()  # never read: dropped before anyone made an entry of it
+            self.evicted += 1
+            return
+        old = self._entries.popleft()
+        self.evicted += 1
+        if old.call_id is not None:
+            group = self._by_call[old.call_id]
+            group.popleft()  # the globally oldest entry is the oldest of its call too
+            if not group:
+                del self._by_call[old.call_id]
+
     def _append(self, entry: TraceEntry) -> None:
         if len(self._entries) >= self.max_entries:
-            old = self._entries.popleft()
-            self.evicted += 1
-            if old.call_id is not None:
-                group = self._by_call[old.call_id]
-                group.popleft()  # the globally oldest entry is the oldest of its call too
-                if not group:
-                    del self._by_call[old.call_id]
+            self._evict_oldest()
         self._entries.append(entry)
         if entry.call_id is not None:
-            self._by_call.setdefault(entry.call_id, deque()).append(entry)
+            group = self._by_call.get(entry.call_id)
+            if group is None:
+                group = self._by_call[entry.call_id] = deque()
+            group.append(entry)
 
     def for_party(self, party: str) -> PartyRecorder:
         """A recorder that stamps every entry with ``party`` (one per user agent sharing this trace)."""
@@ -232,6 +312,7 @@ class SipTrace:
     def entries(self, call_ids: Iterable[str] | None = None) -> list[TraceEntry]:
         """A snapshot, oldest first; restricted to the given Call-IDs when ``call_ids`` is given."""
         with self._lock:
+            self._settle()
             if call_ids is None:
                 return list(self._entries)
             selected: list[TraceEntry] = []
@@ -243,11 +324,13 @@ class SipTrace:
     def call(self, call_id: str) -> list[TraceEntry]:
         """Every retained entry of one Call-ID, oldest first."""
         with self._lock:
+            self._settle()
             return list(self._by_call.get(call_id, ()))
 
     def call_ids(self) -> list[str]:
         """Retained Call-IDs, in order of their first retained message."""
         with self._lock:
+            self._settle()
             groups = list(self._by_call.items())
         groups.sort(key=lambda item: item[1][0].serial)
         return [call_id for call_id, _ in groups]
@@ -255,15 +338,17 @@ class SipTrace:
     def calls(self) -> dict[str, list[TraceEntry]]:
         """Every retained entry grouped by Call-ID (entries without one are left out)."""
         with self._lock:
+            self._settle()
             return {call_id: list(group) for call_id, group in self._by_call.items()}
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._pending.clear()
             self._by_call.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._pending)
 
     def __iter__(self) -> Iterator[TraceEntry]:
         return iter(self.entries())
@@ -292,6 +377,19 @@ class PartyRecorder:
         timestamp: float | None = None,
     ) -> TraceEntry | None:
         return self.trace.record(direction, transport, src, dst, data, party=self.party, timestamp=timestamp)
+
+    def note(
+        self,
+        direction: Direction,
+        transport: str,
+        src: Any,
+        dst: Any,
+        data: bytes | bytearray | memoryview,
+        *,
+        timestamp: float | None = None,
+    ) -> None:
+        """:meth:`SipTrace.note` with the party filled in (the transport's per-message call)."""
+        self.trace.note(direction, transport, src, dst, data, party=self.party, timestamp=timestamp)
 
 
 def merge_entries(*sources: Iterable[TraceEntry]) -> list[TraceEntry]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from takeback.sdp.errors import SdpParseError
-from takeback.sdp.fields import is_token
+from takeback.sdp.fields import TOKEN_RE
 
 __all__ = [
     "Attribute",
@@ -38,7 +38,7 @@ class Attribute:
     value: str | None = None
 
     def __post_init__(self) -> None:
-        if not is_token(self.name):
+        if TOKEN_RE.fullmatch(self.name) is None:  # is_token, without the extra Python call per line
             raise SdpParseError(f"a=: attribute name {self.name!r} is not a token")
         value = self.value
         if value is not None and ("\r" in value or "\n" in value or "\0" in value):

@@ -6,6 +6,7 @@ what the description's ``a=rtpmap`` says it means.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 DYNAMIC_PAYLOAD_TYPES = range(96, 128)
+_BLANK = re.compile(r"\s")  # what ``str.isspace`` calls whitespace, found in one C call
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +46,14 @@ class Codec:
     fmtp: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.name or "/" in self.name or any(ch.isspace() for ch in self.name):
+        if not self.name or "/" in self.name or _BLANK.search(self.name) is not None:
             raise ValueError(f"codec name {self.name!r} must be one word without '/'")
         if not 0 <= self.payload_type <= 127:
             raise ValueError(f"payload type {self.payload_type} is outside 0-127 (RFC 3550 §5.1)")
         if self.clock_rate <= 0 or self.channels <= 0:
             raise ValueError("clock rate and channels must be positive")
-        if self.fmtp is not None and any(ch in self.fmtp for ch in "\r\n\0"):
+        fmtp = self.fmtp
+        if fmtp is not None and ("\r" in fmtp or "\n" in fmtp or "\0" in fmtp):
             raise ValueError("fmtp must not contain CR, LF or NUL")
 
     @property
@@ -72,11 +75,13 @@ class Codec:
             other.channels,
         )
 
+    # The constructor directly: it validates like ``dataclasses.replace`` does, at a fraction of the cost
+    # (answers copy offered codecs on every call).
     def with_payload_type(self, payload_type: int) -> Codec:
-        return replace(self, payload_type=payload_type)
+        return Codec(self.name, payload_type, self.clock_rate, self.channels, self.fmtp)
 
     def with_fmtp(self, fmtp: str | None) -> Codec:
-        return replace(self, fmtp=fmtp)
+        return Codec(self.name, self.payload_type, self.clock_rate, self.channels, fmtp)
 
 
 PCMU = Codec("PCMU", 0, 8000)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from takeback.sdp.errors import SdpParseError
 
 __all__ = [
+    "TOKEN_RE",
     "Bandwidth",
     "Connection",
     "MediaLine",
@@ -27,7 +28,8 @@ __all__ = [
 ]
 
 # RFC 8866 §9 token-char: visible ASCII except the separators " ( ) , / : ; < = > ? @ [ \ ] { }.
-_TOKEN = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
+TOKEN_RE = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
+_TOKENS = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+(?: [!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+)*")
 _PROTO = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+(?:/[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+)*")
 _TYPED_TIME = re.compile(r"[0-9]{1,20}[dhms]?")
 _SIGNED_TYPED_TIME = re.compile(r"-?[0-9]{1,20}[dhms]?")
@@ -38,12 +40,17 @@ _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9.])?")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 _DOTTED = re.compile(r"[0-9.]+")
+# Whitespace as ``str.isspace`` defines it (``\s`` in a str pattern is the same Unicode class): one C call
+# instead of a generator over the characters.
+_BLANK = re.compile(r"\s")
+# Four non-empty words joined by single spaces: matches exactly when none of them is empty or holds blanks.
+_FOUR_WORDS = re.compile(r"\S+ \S+ \S+ \S+")
 _MAX_DIGITS = 20
 
 
 def is_token(text: str) -> bool:
     """True when ``text`` is an RFC 8866 token (attribute names, media types, bandwidth types)."""
-    return _TOKEN.fullmatch(text) is not None
+    return TOKEN_RE.fullmatch(text) is not None
 
 
 def parse_int(text: str, what: str, *, maximum: int | None = None, max_digits: int = _MAX_DIGITS) -> int:
@@ -88,7 +95,7 @@ def _check_address(addrtype: str, address: str, what: str) -> None:
                 raise SdpParseError(f"{what}: invalid IPv6 address {address!r}") from None
         elif _HOSTNAME.fullmatch(address) is None:
             raise SdpParseError(f"{what}: {address!r} is neither an IPv6 address nor a host name")
-    elif not address or any(ch.isspace() for ch in address):
+    elif not address or _BLANK.search(address) is not None:
         raise SdpParseError(f"{what}: invalid address {address!r}")
 
 
@@ -108,10 +115,12 @@ class Origin:
     address: str
 
     def __post_init__(self) -> None:
-        for name in ("username", "session_id", "nettype", "addrtype"):
-            text = getattr(self, name)
-            if not text or any(ch.isspace() for ch in text):
-                raise SdpParseError(f"o=: {name} {text!r} must be one non-empty word")
+        words = f"{self.username} {self.session_id} {self.nettype} {self.addrtype}"
+        if _FOUR_WORDS.fullmatch(words) is None:  # the common case costs one regex call, not four loops
+            for name in ("username", "session_id", "nettype", "addrtype"):
+                text = getattr(self, name)
+                if not text or _BLANK.search(text) is not None:
+                    raise SdpParseError(f"o=: {name} {text!r} must be one non-empty word")
         if self.session_version < 0:
             raise SdpParseError("o=: session version must not be negative")
         _check_address(self.addrtype, self.address, "o=")
@@ -134,7 +143,10 @@ class Origin:
         return cls(username, session_id, session_version, nettype, addrtype, address)
 
     def with_version(self, session_version: int) -> Origin:
-        return replace(self, session_version=session_version)
+        # The constructor directly (validating as ``dataclasses.replace`` would, at a fraction of its cost).
+        return Origin(
+            self.username, self.session_id, session_version, self.nettype, self.addrtype, self.address
+        )
 
     def __str__(self) -> str:
         return (
@@ -158,8 +170,10 @@ class Connection:
     count: int | None = None
 
     def __post_init__(self) -> None:
-        _check_token(self.nettype, "c= nettype")
-        _check_token(self.addrtype, "c= addrtype")
+        if TOKEN_RE.fullmatch(self.nettype) is None:
+            _check_token(self.nettype, "c= nettype")
+        if TOKEN_RE.fullmatch(self.addrtype) is None:
+            _check_token(self.addrtype, "c= addrtype")
         _check_address(self.addrtype, self.address, "c=")
 
     @classmethod
@@ -197,6 +211,8 @@ class Connection:
 
         The IPv6 unspecified address ``::`` is treated the same way: nothing can be sent to it either.
         """
+        if ":" not in self.address:  # not IPv6: "0.0.0.0" is the only unspecified IPv4 that ipaddress takes
+            return self.address == "0.0.0.0"
         ip = self.ip
         return ip is not None and ip.is_unspecified
 
@@ -284,7 +300,8 @@ class MediaLine:
     port_count: int | None = None
 
     def __post_init__(self) -> None:
-        _check_token(self.media, "m= media")
+        if TOKEN_RE.fullmatch(self.media) is None:
+            _check_token(self.media, "m= media")
         if _PROTO.fullmatch(self.proto) is None:
             raise SdpParseError(f"m=: {self.proto!r} is not a transport protocol")
         if not 0 <= self.port <= 65535:
@@ -293,8 +310,11 @@ class MediaLine:
             raise SdpParseError("m=: number of ports must be positive")
         if not self.formats and self.port != 0:
             raise SdpParseError("m=: an active media stream needs at least one format")
-        for fmt in self.formats:
-            _check_token(fmt, "m= format")
+        # One regex over the joined formats; per format only to name the bad one. A format holding a blank
+        # is not a token, and then the joined text does not match either.
+        if self.formats and _TOKENS.fullmatch(" ".join(self.formats)) is None:
+            for fmt in self.formats:
+                _check_token(fmt, "m= format")
 
     @classmethod
     def parse(cls, value: str) -> MediaLine:

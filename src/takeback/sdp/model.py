@@ -40,6 +40,8 @@ __all__ = ["Line", "MediaDescription", "SessionDescription"]
 # RFC 8866 §5: session-only text lines checked nowhere else; unknown letters are kept wherever they are.
 _SESSION_ONLY = frozenset("osuep")
 _KNOWN = frozenset("vosiuepcbtrzkam")
+# A line type is one ASCII letter: one set lookup instead of len/isascii/isalpha on every line.
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ class Line:
     value: str
 
     def __post_init__(self) -> None:
-        if len(self.type) != 1 or not (self.type.isascii() and self.type.isalpha()):
+        if self.type not in _LETTERS:
             raise SdpParseError(f"line type {self.type!r} must be one ASCII letter")
         value = self.value
         if "\r" in value or "\n" in value or "\0" in value:
@@ -276,7 +278,9 @@ class SessionDescription:
     def __post_init__(self) -> None:
         object.__setattr__(self, "lines", tuple(self.lines))
         object.__setattr__(self, "media", tuple(self.media))
-        if not self.lines or self.lines[0] != Line("v", "0"):
+        first = self.lines[0] if self.lines else None
+        # What ``first != Line("v", "0")`` tests, without building and validating a Line each time.
+        if type(first) is not Line or first.type != "v" or first.value != "0":
             raise SdpParseError("a session description must start with v=0 (RFC 8866 §5.1)")
         singles: dict[str, str] = {}
         attributes: list[Attribute] = []
@@ -426,7 +430,11 @@ class SessionDescription:
 
     def to_text(self) -> str:
         """Every line terminated by CRLF (RFC 8866 §5)."""
-        return "".join(f"{line}\r\n" for line in self.text_lines())
+        # ``str(line)`` inlined: this runs for every description we send.
+        parts = [f"{line.type}={line.value}\r\n" for line in self.lines]
+        for media in self.media:
+            parts.extend([f"{line.type}={line.value}\r\n" for line in media.lines])
+        return "".join(parts)
 
     def to_bytes(self) -> bytes:
         """UTF-8; bytes that were not UTF-8 on input come back unchanged (they travel as lone surrogates)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from .errors import SipParseError
 from .params import TOKEN_RE, split_comma_list
@@ -155,6 +155,15 @@ def _check_field(name: str, value: str) -> None:
 Field = tuple[str, str, str]
 _new = object.__new__
 _raw_value = itemgetter(2)
+_field_name = itemgetter(0)
+
+
+def _keys_of(fields: list[Field]) -> list[str]:
+    """:func:`header_key` of every field's name: dict lookups at C speed, the slow path only for misses."""
+    keys: list[str | None] = list(map(_KEYS.get, map(_field_name, fields)))
+    if None in keys:
+        keys = [header_key(field[0]) if key is None else key for key, field in zip(keys, fields, strict=True)]
+    return cast("list[str]", keys)  # no None is left
 
 
 class Headers:
@@ -179,7 +188,7 @@ class Headers:
             for name, value in fields:
                 _check_field(name, value)
                 lines.append((name, ":", " " + value))
-            self._keys = [header_key(field[0]) for field in lines]
+            self._keys = _keys_of(lines)
 
     @classmethod
     def _trusted(cls, fields: list[Field], keys: list[str]) -> Headers:
@@ -213,7 +222,7 @@ class Headers:
         """The lookup key of every line, in order (computed on demand: parsing does not need it)."""
         keys = self._keys
         if keys is None:
-            keys = self._keys = [header_key(field[0]) for field in self._fields]
+            keys = self._keys = _keys_of(self._fields)
         return keys
 
     def index(self) -> dict[str, str]:
