@@ -46,7 +46,26 @@ from tests.device.test_sipp import _with_token  # noqa: E402  (the trunk's token
 
 from cps import SIPP, run_sipp_step, stop_server, summarize  # noqa: E402
 
-DEFAULT_RATES = (100, 250, 350, 400, 450, 500, 550, 600, 700, 800, 1000, 1500, 2000, 2500, 3000)
+DEFAULT_RATES = (
+    100,
+    150,
+    200,
+    250,
+    300,
+    350,
+    400,
+    450,
+    500,
+    550,
+    600,
+    700,
+    800,
+    1000,
+    1500,
+    2000,
+    2500,
+    3000,
+)
 MAX_CALLS = 10_000
 SERVICE = "+19999990001"
 #: Loop choice for the device process. ``takeback device`` itself calls ``asyncio.run`` without
@@ -181,6 +200,9 @@ def ladder(kind: str, rates: tuple[int, ...], digest: bool, loop: str, workers: 
     steps: list[dict[str, Any]] = []
     for rate in rates:
         step = run_step(kind, rate, digest, loop, workers)
+        if not step["ok"]:  # a 2-core VM has hiccups: a rate fails only when it fails twice in a row
+            print(f"{kind:24s} {rate:5d}/s: failed once, again {step}", flush=True)
+            step = {**run_step(kind, rate, digest, loop, workers), "first_attempt": step}
         steps.append(step)
         print(f"{kind:24s} {rate:5d}/s: {'ok' if step['ok'] else 'FAIL'} {step}", flush=True)
         if not step["ok"]:
@@ -221,7 +243,8 @@ def main() -> int:
         report["ratio_workers" + suffix] = round(spread["max_cps_zero_fail"] / best, 3) if best else None
     report["criteria"] = {
         "max_cps_zero_fail": "highest rate of the ladder (stopped at the first failure) with SIPp exit 0 "
-        "and every call successful",
+        "and every call successful; a failed step is run once more and counts as failed only if that "
+        "fails too (same rule for every target)",
         "calls_per_step": f"min(rate*5, {MAX_CALLS})",
         "flow": "INVITE(x-inin-cnv, UUI, token) 200 ACK, REFER(UUI) 202, NOTIFY 200, BYE 200",
     }
