@@ -285,17 +285,19 @@ def _structured_header(params: list[tuple[str, str, bool]]) -> str:
     return "Digest " + ", ".join(parts)
 
 
-@settings(max_examples=200)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["realm", "nonce", "username", "uri", "response", "qop", "nc", "cnonce", "x-y"]),
-            st.one_of(field_text, token_text),
-            st.booleans(),
-        ),
-        max_size=10,
-    )
+# (name, value, quoted?) triples of Digest parameters, serialized by _structured_header.
+structured_params = st.lists(
+    st.tuples(
+        st.sampled_from(["realm", "nonce", "username", "uri", "response", "qop", "nc", "cnonce", "x-y"]),
+        st.one_of(field_text, token_text),
+        st.booleans(),
+    ),
+    max_size=10,
 )
+
+
+@settings(max_examples=200)
+@given(structured_params)
 def test_structured_random_headers_only_raise_digest_error(params: list[tuple[str, str, bool]]) -> None:
     unquoted_tokens = [(n, v, q or not is_token(v)) for n, v, q in params]
     value = _structured_header(unquoted_tokens)
@@ -548,16 +550,7 @@ def test_fast_path_and_general_parser_agree_on_random_headers(value: str) -> Non
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["realm", "nonce", "username", "uri", "response", "qop", "nc", "cnonce", "x-y"]),
-            st.one_of(field_text, token_text),
-            st.booleans(),
-        ),
-        max_size=10,
-    )
-)
+@given(structured_params)
 def test_fast_path_and_general_parser_agree_on_serialized_params(params: list[tuple[str, str, bool]]) -> None:
     _assert_fast_matches_general(_structured_header([(n, v, q or not is_token(v)) for n, v, q in params]))
 
