@@ -70,14 +70,18 @@ def _load(path: str | None) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from takeback.device.config import parse_host_port  # the same HOST:PORT rule as device.yaml
+    from takeback.device.config import parse_host_port, parse_worker_count  # the device.yaml rules
     from takeback.device.server import DeviceServer
     from takeback.device.workers import DIGEST_KEY_ENV, parse_worker_slot
     from takeback.net import parse_listen_spec
 
     config = _load(args.config)
     if args.workers is not None:
-        config = config.model_copy(update={"workers": _worker_count(args.workers)})
+        try:
+            workers = parse_worker_count(args.workers)
+        except ValueError as exc:
+            raise ValueError(f"--workers {exc}") from None
+        config = config.model_copy(update={"workers": workers})
     listen = None
     if args.listen:
         listen = [str(parse_listen_spec(spec)) for spec in args.listen]
@@ -98,15 +102,6 @@ def _run(args: argparse.Namespace) -> int:
     return run_loop(_serve(server), gc_tuning=True)
 
 
-def _worker_count(text: str) -> int:
-    if text.strip().lower() == "auto":
-        return os.cpu_count() or 1
-    count = int(text) if text.isdigit() else 0
-    if not 1 <= count <= 64:
-        raise ValueError(f"--workers {text!r}: give 1..64 or 'auto'")
-    return count
-
-
 def _supervise(args: argparse.Namespace, config: Any, listen: list[str], http: Any) -> int:
     """``workers: N`` > 1: this process only starts, watches and stops N device processes."""
     from takeback.device.preflight import preflight
@@ -125,16 +120,9 @@ def _supervise(args: argparse.Namespace, config: Any, listen: list[str], http: A
         raise ValueError(f"records.path: {exc}") from None
 
     address = config.http if http is True else (None if http is False else http)
-    http_text = (
-        "off"
-        if address is None
-        else f"[{address[0]}]:{address[1]}"
-        if ":" in address[0]
-        else "{}:{}".format(*address)
-    )
     worker_args = (["-c", args.config] if args.config else []) + (["-v"] if args.verbose else [])
     digest = config.access.digest is not None and not config.access.digest.secret_key
-    return run_loop(run_workers(config.workers, worker_args, pin_ports(listen), http_text, digest_key=digest))
+    return run_loop(run_workers(config.workers, worker_args, pin_ports(listen), address, digest_key=digest))
 
 
 async def _serve(server: Any) -> int:

@@ -540,10 +540,18 @@ def parse_host_port(value: Any) -> Any:
     return (host, int(port))
 
 
-def _worker_count(value: Any) -> Any:
+MAX_WORKERS = 64
+
+
+def parse_worker_count(value: object) -> int:
+    """``workers:`` / ``--workers``: 1..64, or ``auto`` (one per CPU)."""
     if isinstance(value, str) and value.strip().lower() == "auto":
         return os.cpu_count() or 1
-    return value
+    text = str(value).strip()
+    count = int(text) if text.isdigit() else 0
+    if isinstance(value, bool) or not 1 <= count <= MAX_WORKERS:
+        raise ValueError(f"{value!r}: give 1..{MAX_WORKERS} or 'auto'")
+    return count
 
 
 class DeviceConfig(StrictModel):
@@ -564,7 +572,7 @@ class DeviceConfig(StrictModel):
     overload: OverloadSettings = Field(default_factory=OverloadSettings)
     #: Worker processes sharing the listening ports (SO_REUSEPORT; ``takeback.device.workers``): ``auto``
     #: is one per CPU. ``max_calls`` and ``overload`` apply to each worker.
-    workers: Annotated[int, BeforeValidator(_worker_count)] = Field(default=1, ge=1, le=64)
+    workers: Annotated[int, BeforeValidator(parse_worker_count)] = 1
 
     @field_validator("listen", mode="before")
     @classmethod

@@ -107,7 +107,7 @@ class _Worker:
 
 
 async def run_workers(
-    count: int, worker_args: list[str], listen: list[str], http: str, *, digest_key: bool
+    count: int, worker_args: list[str], listen: list[str], http: tuple[str, int] | None, *, digest_key: bool
 ) -> int:
     """Start ``count`` workers (``takeback device <worker_args> --listen … --worker I/N``), wait for all to
     listen, forward SIGTERM/SIGINT to them, and return once all have exited (exit code: the worst one;
@@ -120,7 +120,8 @@ async def run_workers(
     for index in range(count):
         slot = WorkerSlot(index, count)
         argv = [sys.executable, "-m", "takeback.cli", "device", *worker_args, *listen_args]
-        argv += ["--http", http if index == 0 else "off", "--worker", str(slot)]
+        http_arg = "off" if http is None or index else _hostport(*http)  # worker 0 serves HTTP
+        argv += ["--http", http_arg, "--worker", str(slot)]
         process = await asyncio.create_subprocess_exec(
             *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE
         )
