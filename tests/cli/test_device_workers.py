@@ -151,6 +151,25 @@ def test_a_worker_dying_stops_the_others_and_exits_1(tmp_path: Path) -> None:
     assert not Path(f"/proc/{workers[0]}").exists() or _is_zombie(workers[0])
 
 
+def test_workers_drain_and_exit_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to forward anything: the kernel's parent-death signal drains the workers."""
+    process, _port = _start(tmp_path, _config(tmp_path))
+    workers = _children(process.pid)
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return not _is_zombie(pid)
+    except FileNotFoundError:
+        return False
+
+
 def _is_zombie(pid: int) -> bool:
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0] == "Z"

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from takeback.net import parse_listen_spec
 
@@ -41,6 +42,7 @@ logger = logging.getLogger("takeback.device.workers")
 #: Environment variable carrying the shared Digest nonce key (hex) from the supervisor to its workers.
 DIGEST_KEY_ENV = "TAKEBACK_DEVICE_DIGEST_KEY"
 _STARTUP_SECONDS = 60.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LISTENING = "takeback device: listening on "
 _DRAINED = "takeback device: drained"
 
@@ -110,28 +112,56 @@ async def run_workers(
     count: int, worker_args: list[str], listen: list[str], http: tuple[str, int] | None, *, digest_key: bool
 ) -> int:
     """Start ``count`` workers (``takeback device <worker_args> --listen … --worker I/N``), wait for all to
-    listen, forward SIGTERM/SIGINT to them, and return once all have exited (exit code: the worst one;
-    1 when a worker died on its own)."""
+    listen, forward SIGTERM/SIGINT to them (from the start: a signal during start-up stops those already
+    running), and return once all have exited (exit code: the worst one; 1 when a worker died on its own,
+    2 when one failed to start)."""
     env = dict(os.environ)
     if digest_key:
         env[DIGEST_KEY_ENV] = os.urandom(32).hex()
     listen_args = [arg for spec in listen for arg in ("--listen", spec)]
-    workers: list[_Worker] = []
-    for index in range(count):
-        slot = WorkerSlot(index, count)
-        argv = [sys.executable, "-m", "takeback.cli", "device", *worker_args, *listen_args]
-        http_arg = "off" if http is None or index else _hostport(*http)  # worker 0 serves HTTP
-        argv += ["--http", http_arg, "--worker", str(slot)]
-        process = await asyncio.create_subprocess_exec(
-            *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE
-        )
-        workers.append(_Worker(slot, process))
-    banners = await _wait_listening(workers)
-    if banners is None:
-        await _stop(workers, signal.SIGTERM)
-        return 2
-    print(f"{banners[0].rstrip()} ({count} workers)", flush=True)
-    return await _supervise(workers)
+    group = _Group()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, group.forward, signum)
+    try:
+        for index in range(count):
+            slot = WorkerSlot(index, count)
+            argv = [sys.executable, "-m", "takeback.cli", "device", *worker_args, *listen_args]
+            http_arg = "off" if http is None or index else _hostport(*http)  # worker 0 serves HTTP
+            argv += ["--http", http_arg, "--worker", str(slot)]
+            process = await asyncio.create_subprocess_exec(
+                *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                preexec_fn=_drain_when_orphaned,
+            )  # fmt: skip
+            group.workers.append(_Worker(slot, process))
+        banners = await _wait_listening(group.workers)
+        if banners is None:
+            await _stop(group.workers, signal.SIGTERM)
+            return 0 if group.stopping else 2
+        print(f"{banners[0].rstrip()} ({count} workers)", flush=True)
+        return await _supervise(group)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def _drain_when_orphaned() -> None:
+    """In the worker, before exec: SIGTERM (drain) when the supervisor dies, even by SIGKILL — no worker is
+    left holding the port on its own (Linux prctl PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class _Group:
+    workers: list[_Worker] = field(default_factory=list)
+    stopping: bool = False
+
+    def forward(self, signum: int) -> None:
+        self.stopping = True
+        for worker in self.workers:
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.send_signal(signum)
 
 
 async def _wait_listening(workers: list[_Worker]) -> list[str] | None:
@@ -156,36 +186,21 @@ async def _read_until(worker: _Worker, prefix: str, timeout: float) -> str | Non
     return None
 
 
-async def _supervise(workers: list[_Worker]) -> int:
-    loop = asyncio.get_running_loop()
-    stopping = False
-
-    def forward(signum: int) -> None:
-        nonlocal stopping
-        stopping = True
-        for worker in workers:
-            with contextlib.suppress(ProcessLookupError):
-                worker.process.send_signal(signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, forward, signum)
-    waits = {asyncio.ensure_future(_finish(worker)): worker for worker in workers}
+async def _supervise(group: _Group) -> int:
+    waits = {asyncio.ensure_future(_finish(worker)): worker for worker in group.workers}
     died = False
     pending = set(waits)
     while pending:
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        if not stopping:  # a worker exited on its own: the hash of the group changes, stop them all
+        if not group.stopping:  # a worker exited on its own: the hash of the group changes, stop them all
             died = True
-            stopping = True
             for task in done:
                 logger.error("worker %s exited (%s); stopping the others", waits[task].slot, task.result())
-            forward(signal.SIGTERM)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.remove_signal_handler(signum)
-    summary = ", ".join(f"worker {w.slot}: {w.summary or 'no summary'}" for w in workers)
+            group.forward(signal.SIGTERM)
+    summary = ", ".join(f"worker {w.slot}: {w.summary or 'no summary'}" for w in group.workers)
     print(f"takeback device: {summary}", flush=True)
     print("takeback device: drained, bye", flush=True)
-    codes = [w.process.returncode or 0 for w in workers]
+    codes = [w.process.returncode or 0 for w in group.workers]
     return max(1 if died else 0, *codes)
 
 
