@@ -12,8 +12,9 @@ address stays on one worker, traffic from several addresses (or several TCP conn
 
 What the workers share: the records database (SQLite WAL takes concurrent writers), the Digest nonce key
 (a nonce one worker issued verifies in another), the configuration. What each has alone: its RTP port
-slice (the range is cut in N), its ``max_calls`` and load shedding, its counters. Worker 0 serves the
-HTTP status/metrics listener (its own counters; the call list reads the shared records).
+slice (the range is cut in N), its ``max_calls`` and load shedding, its counters, its HTTP status/metrics
+listener: worker I on the configured port + I (each port free when the port is 0; the supervisor's
+listening line lists them), showing its own counters, while the call list reads the shared records.
 
 Why the supervisor stops everything when a worker dies instead of restarting it: a socket leaving or
 joining the SO_REUSEPORT group re-maps the hash, so calls held by the *other* workers would start
@@ -28,6 +29,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -43,6 +45,7 @@ logger = logging.getLogger("takeback.device.workers")
 DIGEST_KEY_ENV = "TAKEBACK_DEVICE_DIGEST_KEY"
 _STARTUP_SECONDS = 60.0
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_HTTP_URL = re.compile(r"http://[^\s;,]+")
 _LISTENING = "takeback device: listening on "
 _DRAINED = "takeback device: drained"
 
@@ -127,7 +130,7 @@ async def run_workers(
         for index in range(count):
             slot = WorkerSlot(index, count)
             argv = [sys.executable, "-m", "takeback.cli", "device", *worker_args, *listen_args]
-            http_arg = "off" if http is None or index else _hostport(*http)  # worker 0 serves HTTP
+            http_arg = "off" if http is None else _hostport(http[0], http[1] + index if http[1] else 0)
             argv += ["--http", http_arg, "--worker", str(slot)]
             process = await asyncio.create_subprocess_exec(
                 *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -138,11 +141,18 @@ async def run_workers(
         if banners is None:
             await _stop(group.workers, signal.SIGTERM)
             return 0 if group.stopping else 2
-        print(f"{banners[0].rstrip()} ({count} workers)", flush=True)
+        print(_banner(banners), flush=True)
         return await _supervise(group)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+def _banner(banners: list[str]) -> str:
+    """Worker 0's listening line, plus every worker's HTTP listener (each serves its own counters)."""
+    urls = [match.group(0) for line in banners if (match := _HTTP_URL.search(line)) is not None]
+    listeners = f"; http: {', '.join(f'w{i} {url}' for i, url in enumerate(urls))}" if urls else ""
+    return f"{banners[0].rstrip()} ({len(banners)} workers{listeners})"
 
 
 def _drain_when_orphaned() -> None:
