@@ -353,17 +353,21 @@ def test_quoted_string_round_trip(value: str) -> None:
     assert parse_auth_header(f"Digest x={quote_string(value)}").get("x") == value
 
 
-@given(
-    realm=field_text,
-    nonce=field_text,
-    opaque=st.none() | field_text,
-    algorithm=st.sampled_from(SUPPORTED_ALGORITHMS) | token_text,
-    qop=st.lists(token_text, max_size=3).map(tuple),
-    stale=st.booleans(),
-    domain=st.lists(token_text, max_size=3).map(tuple),
-    userhash=st.booleans(),
-    charset=st.none() | token_text,
-)
+# The fields of a Digest challenge (RFC 7616 §3.3), as keyword strategies for @given.
+challenge_fields = {
+    "realm": field_text,
+    "nonce": field_text,
+    "opaque": st.none() | field_text,
+    "algorithm": st.sampled_from(SUPPORTED_ALGORITHMS) | token_text,
+    "qop": st.lists(token_text, max_size=3).map(tuple),
+    "stale": st.booleans(),
+    "domain": st.lists(token_text, max_size=3).map(tuple),
+    "userhash": st.booleans(),
+    "charset": st.none() | token_text,
+}
+
+
+@given(**challenge_fields)
 def test_challenge_round_trip(
     realm: str,
     nonce: str,
@@ -577,15 +581,7 @@ def _reference_challenge_str(challenge: Challenge) -> str:
 
 @settings(deadline=None)
 @given(
-    realm=field_text,
-    nonce=field_text,
-    opaque=st.none() | field_text,
-    algorithm=st.sampled_from(SUPPORTED_ALGORITHMS) | token_text,
-    qop=st.lists(token_text, max_size=3).map(tuple),
-    stale=st.booleans(),
-    domain=st.lists(token_text, max_size=3).map(tuple),
-    userhash=st.booleans(),
-    charset=st.none() | token_text,
+    **challenge_fields,
     extra=st.lists(st.tuples(token_text, field_text, st.booleans()), max_size=3),
 )
 def test_challenge_str_renders_like_auth_params(
