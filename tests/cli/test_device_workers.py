@@ -206,23 +206,29 @@ def test_configuration_problems_are_reported_once_before_any_worker_starts(tmp_p
     assert "listening" not in result.stdout
 
 
-def test_each_worker_serves_its_own_status_and_metrics(tmp_path: Path) -> None:
+def test_the_supervisor_serves_the_set_and_each_worker_its_own_counters(tmp_path: Path) -> None:
     config = _config(tmp_path)
     config.write_text(config.read_text().replace("http: null", "http: 127.0.0.1:0"))
     process, _port, line = _start(tmp_path, config)
     try:
         urls = _http_urls(line)
-        assert len(urls) == 2 and urls[0] != urls[1]
-        for url in urls:
-            with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        assert list(urls) == ["all", "w0", "w1"] and len(set(urls.values())) == 3
+        for name in ("w0", "w1"):
+            with urllib.request.urlopen(f"{urls[name]}/metrics", timeout=10) as response:
                 assert response.status == 200
                 assert b"takeback_device_" in response.read()
+        with urllib.request.urlopen(f"{urls['all']}/metrics", timeout=10) as response:
+            merged = response.read().decode()
+        assert 'takeback_device_worker_up{worker="0"} 1' in merged
+        assert 'takeback_device_worker_up{worker="1"} 1' in merged
+        with urllib.request.urlopen(f"{urls['all']}/healthz", timeout=10) as response:
+            assert response.status == 200
     finally:
         _out, err = _stop(process)
     assert process.returncode == 0, err[-2000:]
 
 
-def _http_urls(line: str) -> list[str]:
-    """``… (2 workers; http: w0 http://127.0.0.1:41001, w1 http://127.0.0.1:41002)`` → the URLs."""
+def _http_urls(line: str) -> dict[str, str]:
+    """``… (2 workers; http: all http://127.0.0.1:41000, w0 http://127.0.0.1:41001, w1 …)`` → name: URL."""
     listeners = line.rsplit("; http: ", 1)[1].rstrip(")\n")
-    return [item.split(" ", 1)[1] for item in listeners.split(", ")]
+    return dict(item.split(" ", 1) for item in listeners.split(", "))

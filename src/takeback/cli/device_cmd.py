@@ -120,8 +120,8 @@ def _supervise(args: argparse.Namespace, config: Any, listen: list[str], http: A
         raise ValueError(f"records.path: {exc}") from None
 
     address = config.http if http is True else (None if http is False else http)
-    if address is not None and address[1] and address[1] + config.workers - 1 > 65535:
-        raise ValueError(f"http port {address[1]} + {config.workers - 1} workers passes 65535")
+    if address is not None and address[1] and address[1] + config.workers > 65535:
+        raise ValueError(f"http port {address[1]} + {config.workers} workers passes 65535")
     worker_args = (["-c", args.config] if args.config else []) + (["-v"] if args.verbose else [])
     digest = config.access.digest is not None and not config.access.digest.secret_key
     return run_loop(run_workers(config.workers, worker_args, pin_ports(listen), address, digest_key=digest))

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = ["StatusHttpServer"]
@@ -35,13 +36,15 @@ _SECURITY_HEADERS = (
 )
 Page = Callable[[], Awaitable[str]]
 CallPage = Callable[[str], Awaitable[str | None]]
+_T = TypeVar("_T")
 
 
 class StatusHttpServer:
     """Serve ``status()``, ``metrics()``, ``calls(n)`` and the HTML pages on ``host:port`` (0 = ephemeral).
 
     ``page`` renders ``/`` and ``call_page`` renders ``/calls/<Call-ID>`` (None: 404); without ``page``,
-    ``/`` answers the JSON status as before.
+    ``/`` answers the JSON status as before. ``healthy``, ``status`` and ``metrics`` may be coroutine
+    functions (the workers' supervisor asks its workers, :mod:`.aggregate`).
     """
 
     def __init__(
@@ -49,9 +52,9 @@ class StatusHttpServer:
         host: str,
         port: int,
         *,
-        healthy: Callable[[], bool],
-        status: Callable[[], dict[str, Any]],
-        metrics: Callable[[], str],
+        healthy: Callable[[], bool | Awaitable[bool]],
+        status: Callable[[], dict[str, Any] | Awaitable[dict[str, Any]]],
+        metrics: Callable[[], str | Awaitable[str]],
         calls: Callable[[int], Awaitable[list[dict[str, Any]]]],
         page: Page | None = None,
         call_page: CallPage | None = None,
@@ -110,14 +113,14 @@ class StatusHttpServer:
             return 405, "text/plain", b"GET only\n"
         path = target.path.rstrip("/") or "/"
         if path == "/healthz":
-            ok = self._healthy()
+            ok = await _value(self._healthy())
             return (200, "text/plain", b"ok\n") if ok else (503, "text/plain", b"draining\n")
         if path == "/" and self._page is not None:
             return 200, _HTML, (await self._page()).encode("utf-8")
         if path in ("/", "/status"):
-            return 200, "application/json", _json(self._status())
+            return 200, "application/json", _json(await _value(self._status()))
         if path == "/metrics":
-            return 200, "text/plain; version=0.0.4", self._metrics().encode("utf-8")
+            return 200, "text/plain; version=0.0.4", (await _value(self._metrics())).encode("utf-8")
         if path == "/calls":
             query = parse_qs(target.query)
             try:
@@ -133,6 +136,10 @@ class StatusHttpServer:
                 else (404, "text/plain", b"no such call\n")
             )
         return 404, "text/plain", b"not found\n"
+
+
+async def _value(result: _T | Awaitable[_T]) -> _T:
+    return await result if inspect.isawaitable(result) else result
 
 
 def _json(value: Any) -> bytes:

@@ -13,8 +13,9 @@ address stays on one worker, traffic from several addresses (or several TCP conn
 What the workers share: the records database (SQLite WAL takes concurrent writers), the Digest nonce key
 (a nonce one worker issued verifies in another), the configuration. What each has alone: its RTP port
 slice (the range is cut in N), its ``max_calls`` and load shedding, its counters, its HTTP status/metrics
-listener: worker I on the configured port + I (each port free when the port is 0; the supervisor's
-listening line lists them), showing its own counters, while the call list reads the shared records.
+listener: worker I on the configured port + 1 + I (each port free when the port is 0; the supervisor's
+listening line lists them), showing its own counters. The supervisor serves the configured port itself
+and answers for the set (:mod:`.aggregate`: metrics labelled per worker, health of all, the shared call list).
 
 Why the supervisor stops everything when a worker dies instead of restarting it: a socket leaving or
 joining the SO_REUSEPORT group re-maps the hash, so calls held by the *other* workers would start
@@ -36,6 +37,9 @@ import sys
 from dataclasses import dataclass, field
 
 from takeback.net import parse_listen_spec
+
+from .aggregate import WorkerEndpoint, supervisor_http, worker_http_port
+from .http import StatusHttpServer
 
 __all__ = ["DIGEST_KEY_ENV", "WorkerSlot", "parse_worker_slot", "pin_ports", "run_workers"]
 
@@ -130,7 +134,7 @@ async def run_workers(
         for index in range(count):
             slot = WorkerSlot(index, count)
             argv = [sys.executable, "-m", "takeback.cli", "device", *worker_args, *listen_args]
-            http_arg = "off" if http is None else _hostport(http[0], http[1] + index if http[1] else 0)
+            http_arg = "off" if http is None else _hostport(http[0], worker_http_port(http[1], index))
             argv += ["--http", http_arg, "--worker", str(slot)]
             process = await asyncio.create_subprocess_exec(
                 *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -141,18 +145,46 @@ async def run_workers(
         if banners is None:
             await _stop(group.workers, signal.SIGTERM)
             return 0 if group.stopping else 2
-        print(_banner(banners), flush=True)
-        return await _supervise(group)
+        aggregate = None if http is None else supervisor_http(http[0], http[1], _endpoints(banners))
+        if aggregate is not None:
+            try:
+                await aggregate.start()
+            except OSError as exc:
+                where = _hostport(aggregate.host, aggregate.port)
+                logger.error("cannot open the http listener %s: %s", where, exc.strerror or exc)
+                await _stop(group.workers, signal.SIGTERM)
+                return 2
+        print(_banner(banners, aggregate), flush=True)
+        try:
+            return await _supervise(group)
+        finally:
+            if aggregate is not None:
+                await aggregate.close()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
 
 
-def _banner(banners: list[str]) -> str:
-    """Worker 0's listening line, plus every worker's HTTP listener (each serves its own counters)."""
+def _endpoints(banners: list[str]) -> list[WorkerEndpoint]:
+    """Each worker's HTTP listener, from the URL its listening line shows."""
+    endpoints = []
+    for index, line in enumerate(banners):
+        match = _HTTP_URL.search(line)
+        if match is not None:
+            host, _, port = match.group(0).removeprefix("http://").rpartition(":")
+            endpoints.append(WorkerEndpoint(index, host.strip("[]"), int(port)))
+    return endpoints
+
+
+def _banner(banners: list[str], aggregate: StatusHttpServer | None) -> str:
+    """Worker 0's listening line without its own HTTP URL, then the set's (``all``) and every worker's."""
     urls = [match.group(0) for line in banners if (match := _HTTP_URL.search(line)) is not None]
-    listeners = f"; http: {', '.join(f'w{i} {url}' for i, url in enumerate(urls))}" if urls else ""
-    return f"{banners[0].rstrip()} ({len(banners)} workers{listeners})"
+    first = _HTTP_URL.sub("", banners[0].rstrip()).replace(", ;", ";")
+    if aggregate is None:
+        return f"{first} ({len(banners)} workers)"
+    listeners = [f"all http://{_hostport(aggregate.host, aggregate.port)}"]
+    listeners += [f"w{i} {url}" for i, url in enumerate(urls)]
+    return f"{first} ({len(banners)} workers; http: {', '.join(listeners)})"
 
 
 def _drain_when_orphaned() -> None:
