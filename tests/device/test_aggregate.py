@@ -51,7 +51,7 @@ def test_merge_keeps_each_family_in_one_group_and_labels_every_sample() -> None:
         if not seen or seen[-1] != family:
             assert family not in seen, f"{family} split in two groups"
             seen.append(family)
-    assert lines[-2:] == ['takeback_device_worker_up{worker="0"} 1', 'takeback_device_worker_up{worker="1"} 1']
+    assert lines[-2:] == [f'takeback_device_worker_up{{worker="{i}"}} 1' for i in (0, 1)]
 
 
 def test_a_silent_worker_shows_as_down_not_as_missing_samples() -> None:
@@ -138,6 +138,8 @@ def _closed_endpoint(index: int) -> WorkerEndpoint:
     return WorkerEndpoint(index, "127.0.0.1", port)
 
 
-@pytest.mark.parametrize(("host", "asked"), [("0.0.0.0", "127.0.0.1"), ("::", "::1"), ("10.1.2.3", "10.1.2.3")])
+@pytest.mark.parametrize(
+    ("host", "asked"), [("0.0.0.0", "127.0.0.1"), ("::", "::1"), ("10.1.2.3", "10.1.2.3")]
+)
 def test_wildcard_listeners_are_asked_on_the_loopback(host: str, asked: str) -> None:
     assert WorkerEndpoint(0, host, 1).ask_host == asked
