@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from takeback.sdp.attributes import Attribute, Direction
-from takeback.sdp.codecs import Codec, codec_attributes
+from takeback.sdp.codecs import Codec
 from takeback.sdp.crypto import CryptoAttribute, select_crypto
 from takeback.sdp.errors import NegotiationError, NoCommonCodec, SdpParseError, SrtpMismatch
-from takeback.sdp.fields import MediaLine, Origin
+from takeback.sdp.fields import MediaLine, trusted_builder
 from takeback.sdp.local import LocalMedia, SrtpPolicy
 from takeback.sdp.model import Line, MediaDescription, SessionDescription
 from takeback.sdp.negotiated import Answer, NegotiatedMedia
@@ -79,7 +79,7 @@ def negotiate(
     if accepted is None:
         raise _failure(offer, rejections)
     sdp = SessionDescription.create(
-        Origin.create(local.address),
+        local.origin if keeper is None else keeper.origin_for(local.origin),
         connection=local.connection,
         timings=_offer_timings(offer),
         media=answered,
@@ -117,7 +117,7 @@ def _answer_audio(
         raise SdpParseError(f"audio stream {index} has no c= line (RFC 8866 §5.7)")
     telephone_event = _pick_telephone_event(media.codecs, agreed[0].remote) if local.telephone_event else None
     offered_direction = offer.effective_direction(media)
-    direction = offered_direction.reversed().intersect(local.direction)
+    direction = _ANSWER_DIRECTIONS[offered_direction, local.direction]
     negotiated = NegotiatedMedia(
         codec=agreed[0].remote,
         codecs=tuple(item.remote for item in agreed),
@@ -142,14 +142,21 @@ def _agree_codecs(
     offered: tuple[Codec, ...], local: LocalMedia, current: NegotiatedMedia | None
 ) -> list[_Agreed]:
     """Offered audio codecs in *our* preference order (RFC 3264 §6.1); the current one first if offered."""
-    audio = [codec for codec in offered if not codec.is_telephone_event]
+    # ``same_format`` compares these keys; computed once per codec instead of once per comparison.
+    audio: dict[tuple[str, int, int], Codec] = {}
+    for codec in offered:
+        key = (codec.name.lower(), codec.clock_rate, codec.channels)
+        if key[0] != "telephone-event":
+            audio.setdefault(key, codec)  # the first offered codec of a format is the one we answer
     agreed: list[_Agreed] = []
     for preference in local.preferred:
-        match = next((codec for codec in audio if codec.same_format(preference)), None)
-        if match is None or any(item.remote.same_format(match) for item in agreed):
+        match = audio.pop((preference.name.lower(), preference.clock_rate, preference.channels), None)
+        if match is None:  # not offered, or its format was agreed already
             continue
-        fmtp = preference.fmtp if preference.fmtp is not None else match.fmtp
-        agreed.append(_Agreed(match, match.with_fmtp(fmtp)))
+        if preference.fmtp is None or preference.fmtp == match.fmtp:
+            agreed.append(_Agreed(match, match))  # codecs are immutable: no copy needed
+        else:
+            agreed.append(_Agreed(match, match.with_fmtp(preference.fmtp)))
     if current is not None:
         # A re-offer that still contains the codec in use keeps it: no needless codec switch mid-call.
         agreed.sort(key=lambda item: not item.remote.same_format(current.codec))
@@ -194,19 +201,25 @@ def _accepted_description(
     direction: Direction,
     crypto: CryptoAttribute | None,
 ) -> MediaDescription:
-    attributes = codec_attributes(codecs)
+    # Every value below is made of validated parts (the offer's codecs, our configuration, a crypto line
+    # we built), so the attributes need no checks.
+    attributes: list[Attribute] = []
+    for codec in codecs:
+        attributes.append(_attribute("rtpmap", f"{codec.payload_type} {codec.rtpmap}"))
+        if codec.fmtp is not None:
+            attributes.append(_attribute("fmtp", f"{codec.payload_type} {codec.fmtp}"))
     if local.ptime is not None:
-        attributes.append(Attribute("ptime", str(local.ptime)))
+        attributes.append(_attribute("ptime", str(local.ptime)))
     if local.maxptime is not None:
-        attributes.append(Attribute("maxptime", str(local.maxptime)))
-    attributes.append(Attribute(direction.value))
+        attributes.append(_attribute("maxptime", str(local.maxptime)))
+    attributes.append(_DIRECTION_ATTRIBUTES[direction])
     if crypto is not None:
-        attributes.append(Attribute("crypto", str(crypto)))
+        attributes.append(_attribute("crypto", str(crypto)))
     attributes.extend(_mid(media))
-    formats = tuple(str(codec.payload_type) for codec in codecs)
-    return MediaDescription.create(
-        MediaLine("audio", local.port, media.proto, formats), attributes=attributes
-    )
+    formats = tuple([str(codec.payload_type) for codec in codecs])
+    # The offer's proto, our port, payload type numbers: a valid m= line.
+    line = _media_line("audio", local.port, media.proto, formats, None)
+    return MediaDescription.create(line, attributes=attributes)
 
 
 def _mid(media: MediaDescription) -> list[Attribute]:
@@ -217,8 +230,17 @@ def _mid(media: MediaDescription) -> list[Attribute]:
 
 def _rejected(media: MediaDescription) -> MediaDescription:
     """The offered stream with port 0 (RFC 3264 §6): same media, proto and formats."""
-    line = MediaLine(media.media, 0, media.proto, media.formats)
+    line = _media_line(media.media, 0, media.proto, media.formats, None)  # the offer's, validated
     return MediaDescription.create(line, attributes=_mid(media))
+
+
+_attribute = trusted_builder(Attribute)
+_media_line = trusted_builder(MediaLine)
+_DIRECTION_ATTRIBUTES = {direction: Attribute(direction.value) for direction in Direction}
+# RFC 3264 §6.1: the offered direction mirrored, narrowed by ours; a table, as it is needed on every call.
+_ANSWER_DIRECTIONS = {
+    (offered, ours): offered.reversed().intersect(ours) for offered in Direction for ours in Direction
+}
 
 
 def _failure(offer: SessionDescription, rejections: list[_Rejection]) -> NegotiationError:

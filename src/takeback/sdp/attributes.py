@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from takeback.sdp.errors import SdpParseError
-from takeback.sdp.fields import TOKEN_RE
+from takeback.sdp.fields import TOKEN_RE, trusted_builder
 
 __all__ = [
     "Attribute",
@@ -111,18 +111,20 @@ class RtpMap:
         channels = int(match[4]) if match[4] is not None else None
         if payload_type > 127 or clock_rate == 0 or channels == 0:
             return None
-        return cls(payload_type, match[2], clock_rate, channels)
+        return _new_rtpmap(payload_type, match[2], clock_rate, channels)
 
     def __str__(self) -> str:
         suffix = "" if self.channels is None else f"/{self.channels}"
         return f"{self.payload_type} {self.encoding_name}/{self.clock_rate}{suffix}"
 
 
-def _named(attributes: Iterable[Attribute], name: str) -> Iterable[str]:
+# The dataclass constructor without its keyword handling (RtpMap has no checks to skip): offers carry several.
+_new_rtpmap = trusted_builder(RtpMap)
+
+
+def _named(attributes: Iterable[Attribute], name: str) -> list[str]:
     """Values of the attributes called ``name`` (case-insensitively: peers are not consistent)."""
-    for attribute in attributes:
-        if attribute.value is not None and attribute.name.lower() == name:
-            yield attribute.value
+    return [item.value for item in attributes if item.value is not None and item.name.lower() == name]
 
 
 def parse_rtpmaps(attributes: Iterable[Attribute]) -> dict[int, RtpMap]:
@@ -164,8 +166,11 @@ def parse_direction(attributes: Iterable[Attribute]) -> Direction | None:
     """The first direction property attribute, or ``None`` when there is none (RFC 8866 §6.7)."""
     for attribute in attributes:
         if attribute.value is None:
-            try:
-                return Direction(attribute.name.lower())
-            except ValueError:
-                continue
+            direction = _DIRECTIONS.get(attribute.name.lower())
+            if direction is not None:
+                return direction
     return None
+
+
+# ``Direction(text)`` without the enum machinery and the ValueError for every other property attribute.
+_DIRECTIONS = {direction.value: direction for direction in Direction}

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from takeback.sdp.errors import SdpParseError
 
 __all__ = [
+    "TOKEN_PATTERN",
     "TOKEN_RE",
     "Bandwidth",
     "Connection",
@@ -23,12 +26,15 @@ __all__ = [
     "addrtype_of",
     "is_token",
     "parse_int",
+    "slot_setters",
+    "trusted_builder",
     "validate_repeat",
     "validate_zone",
 ]
 
 # RFC 8866 §9 token-char: visible ASCII except the separators " ( ) , / : ; < = > ? @ [ \ ] { }.
-TOKEN_RE = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
+TOKEN_PATTERN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
+TOKEN_RE = re.compile(TOKEN_PATTERN)
 _TOKENS = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+(?: [!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+)*")
 _PROTO = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+(?:/[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+)*")
 _TYPED_TIME = re.compile(r"[0-9]{1,20}[dhms]?")
@@ -46,6 +52,43 @@ _BLANK = re.compile(r"\s")
 # Four non-empty words joined by single spaces: matches exactly when none of them is empty or holds blanks.
 _FOUR_WORDS = re.compile(r"\S+ \S+ \S+ \S+")
 _MAX_DIGITS = 20
+
+# Fast paths for the shapes every offer has (``IN IP4 <dotted quad>``, ``audio <port> RTP/AVP <pt> ...``): one
+# regex that accepts only what the general parser accepts, so a match needs no further checks. Anything
+# else (IPv6, host names, odd spacing, port counts) takes the general path, which also words the errors.
+_TOKEN = TOKEN_PATTERN
+_ORIGIN_IP4 = re.compile(rf"(\S+) (\S+) ([0-9]{{1,64}}) (\S+) (IP4) ({_OCTET}(?:\.{_OCTET}){{3}})")
+_CONNECTION_IP4 = re.compile(rf"({_TOKEN}) (IP4) ({_OCTET}(?:\.{_OCTET}){{3}})")
+_MEDIA_LINE = re.compile(rf"({_TOKEN}) ([0-9]{{1,5}}) ({_TOKEN}(?:/{_TOKEN})*)((?: {_TOKEN})+)")
+
+_T = TypeVar("_T")
+
+
+def slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of a slotted dataclass's fields, in declaration order: the slots' own descriptors, which a
+    frozen dataclass's ``__setattr__`` does not stand in front of. For ``trusted_builder`` and the loops that
+    build a dozen lines per description (one C call per field instead of a Python call per object)."""
+    return tuple(cls.__dict__[item.name].__set__ for item in fields(cls))
+
+
+def trusted_builder(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor for the frozen, slotted dataclass ``cls`` that skips ``__post_init__``.
+
+    Only for instances made from parts that were validated already (pieces of a parsed offer, our own
+    configuration): validating once instead of at every step is what keeps offer/answer cheap per call.
+    The builder takes every field, ``init=False`` ones included, in declaration order.
+    """
+    # Generated like the dataclass's own ``__init__``, one setter call per field with no loop (a loop costs
+    # as much as the checks it skips): ``def build(v0, v1): made = new(cls); set0(made, v0); ...``.
+    setters = slot_setters(cls)
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    namespace.update((f"set{index}", setter) for index, setter in enumerate(setters))
+    arguments = ", ".join(f"v{index}" for index in range(len(setters)))
+    body = "".join(f"    set{index}(made, v{index})\n" for index in range(len(setters)))
+    exec(f"def build({arguments}):\n    made = new(cls)\n{body}    return made\n", namespace)
+    build: Callable[..., _T] = namespace["build"]
+    build.__qualname__ = build.__name__ = f"trusted_{cls.__name__}"
+    return build
 
 
 def is_token(text: str) -> bool:
@@ -134,6 +177,15 @@ class Origin:
 
     @classmethod
     def parse(cls, value: str) -> Origin:
+        match = _ORIGIN_IP4.fullmatch(value)
+        if match is not None:  # the usual IPv4 origin: the regex checked everything __post_init__ would
+            username, session_id, version, nettype, addrtype, address = match.groups()
+            return _trusted_origin(username, session_id, int(version), nettype, addrtype, address)
+        return cls.parse_general(value)
+
+    @classmethod
+    def parse_general(cls, value: str) -> Origin:
+        """``parse`` without the fast path (any spacing, IPv6, host names; the exact error messages)."""
         parts = value.split()
         if len(parts) != 6:
             raise SdpParseError(f"o=: expected 6 fields, got {len(parts)} in {value!r}")
@@ -183,6 +235,14 @@ class Connection:
 
     @classmethod
     def parse(cls, value: str) -> Connection:
+        match = _CONNECTION_IP4.fullmatch(value)
+        if match is not None:  # ``IN IP4 <dotted quad>``: the regex checked everything __post_init__ would
+            return _trusted_connection(match[1], match[2], match[3], None, None)
+        return cls.parse_general(value)
+
+    @classmethod
+    def parse_general(cls, value: str) -> Connection:
+        """``parse`` without the fast path (multicast, IPv6, host names; the exact error messages)."""
         parts = value.split()
         if len(parts) != 3:
             raise SdpParseError(f"c=: expected 3 fields, got {len(parts)} in {value!r}")
@@ -257,6 +317,8 @@ class Timing:
 
     @classmethod
     def parse(cls, value: str) -> Timing:
+        if value == "0 0":  # nearly every description: share one immutable view
+            return _UNBOUNDED
         parts = value.split()
         if len(parts) != 2:
             raise SdpParseError(f"t=: expected 2 fields, got {len(parts)} in {value!r}")
@@ -264,6 +326,9 @@ class Timing:
 
     def __str__(self) -> str:
         return f"{self.start} {self.stop}"
+
+
+_UNBOUNDED = Timing()
 
 
 def validate_repeat(value: str) -> None:
@@ -318,6 +383,14 @@ class MediaLine:
 
     @classmethod
     def parse(cls, value: str) -> MediaLine:
+        match = _MEDIA_LINE.fullmatch(value)
+        if match is not None and int(match[2]) <= 65535:  # single spaces, no port count: all checked
+            return _trusted_media_line(match[1], int(match[2]), match[3], tuple(match[4].split()), None)
+        return cls.parse_general(value)
+
+    @classmethod
+    def parse_general(cls, value: str) -> MediaLine:
+        """``parse`` without the fast path (odd spacing, port counts; the exact error messages)."""
         parts = value.split()
         if len(parts) < 3:
             raise SdpParseError(f"m=: expected <media> <port> <proto> <fmt>..., got {value!r}")
@@ -335,3 +408,8 @@ class MediaLine:
     def __str__(self) -> str:
         port = str(self.port) if self.port_count is None else f"{self.port}/{self.port_count}"
         return " ".join((self.media, port, self.proto, *self.formats))
+
+
+_trusted_origin = trusted_builder(Origin)
+_trusted_connection = trusted_builder(Connection)
+_trusted_media_line = trusted_builder(MediaLine)

@@ -11,11 +11,12 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from operator import attrgetter
 
 from takeback.sdp.attributes import Direction
 from takeback.sdp.codecs import PCMA, PCMU, TELEPHONE_EVENT, Codec, resolve_codecs
 from takeback.sdp.crypto import DEFAULT_SUITES, SUITE_KEY_LENGTHS
-from takeback.sdp.fields import Connection
+from takeback.sdp.fields import Connection, Origin, trusted_builder
 
 __all__ = ["LocalMedia", "SrtpPolicy"]
 
@@ -60,6 +61,9 @@ class LocalMedia:
     key_source: Callable[[int], bytes] | None = field(default=None, compare=False)
     single_codec: bool = True
     preferred: tuple[Codec, ...] = field(init=False, repr=False, compare=False)
+    # Derived once per configuration instead of once per call (``connection``, ``origin``).
+    _connection: Connection = field(init=False, repr=False, compare=False)
+    _origin: Origin = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "srtp", SrtpPolicy(self.srtp))
@@ -91,24 +95,32 @@ class LocalMedia:
         object.__setattr__(self, "codecs", tuple(self.codecs))
         object.__setattr__(self, "crypto_suites", suites)
         object.__setattr__(self, "preferred", preferred)
+        unspecified = "::" if ":" in self.address else "0.0.0.0"
+        object.__setattr__(
+            self, "_connection", Connection.create(unspecified if self.legacy_hold else self.address)
+        )
+        object.__setattr__(self, "_origin", Origin.create(self.address))
 
     def with_port(self, port: int) -> LocalMedia:
         """The same capabilities on another port, without validating and resolving them again: a device
         builds one template from its configuration and derives each call's copy from it."""
         if not 0 < port <= 65535:
             raise ValueError(f"local media port {port} out of range")
-        made = object.__new__(LocalMedia)
-        for name in _LOCAL_MEDIA_FIELDS:
-            object.__setattr__(made, name, getattr(self, name))
-        object.__setattr__(made, "port", port)
-        return made
+        values = _all_fields(self)
+        return _trusted_local_media(*values[:_PORT], port, *values[_PORT + 1 :])
 
     @property
     def connection(self) -> Connection:
         """The ``c=`` we publish: our address, or the unspecified address for a legacy hold."""
-        if not self.legacy_hold:
-            return Connection.create(self.address)
-        return Connection.create("::" if ":" in self.address else "0.0.0.0")
+        return self._connection
+
+    @property
+    def origin(self) -> Origin:
+        """An ``o=`` with our address (``- 0 0 IN IP4 <address>``; a ``VersionKeeper`` stamps the rest)."""
+        return self._origin
 
 
 _LOCAL_MEDIA_FIELDS = tuple(f.name for f in fields(LocalMedia))
+_PORT = _LOCAL_MEDIA_FIELDS.index("port")
+_all_fields = attrgetter(*_LOCAL_MEDIA_FIELDS)
+_trusted_local_media = trusted_builder(LocalMedia)

@@ -9,8 +9,10 @@ always readable through its typed properties.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from takeback.sdp.attributes import (
@@ -26,11 +28,14 @@ from takeback.sdp.codecs import STATIC_PAYLOAD_TYPES, Codec
 from takeback.sdp.crypto import CryptoAttribute
 from takeback.sdp.errors import SdpParseError
 from takeback.sdp.fields import (
+    TOKEN_PATTERN,
     Bandwidth,
     Connection,
     MediaLine,
     Origin,
     Timing,
+    slot_setters,
+    trusted_builder,
     validate_repeat,
     validate_zone,
 )
@@ -62,6 +67,73 @@ class Line:
         return f"{self.type}={self.value}"
 
 
+# Lines and attributes whose text is known to be clean (see ``trusted_builder``): the parser checks a whole
+# body for CR/LF/NUL at once, and typed views print no such characters.
+trusted_line = trusted_builder(Line)
+# The same, unrolled in the loops that make a dozen objects per description.
+_new = object.__new__
+set_line_type, set_line_value = slot_setters(Line)
+_set_attribute_name, _set_attribute_value = slot_setters(Attribute)
+_trusted_codec = trusted_builder(Codec)
+_V0 = Line("v", "0")
+_S_DASH = Line("s", "-")
+# Attribute names joined by ':' (which no name can hold: the name ends at the first one): one regex call
+# checks that every name is a token.
+_NAMES = re.compile(rf"{TOKEN_PATTERN}(?::{TOKEN_PATTERN})*")
+
+
+def _view_line(kind: str, text: str) -> Line:
+    """The line of a typed view's text. Views hold no CR or LF, but some (a host name, an o= username)
+    may hold NUL, which ``Line`` refuses: only then take the validating constructor, for its error."""
+    return trusted_line(kind, text) if "\0" not in text else Line(kind, text)
+
+
+def _split_attributes(
+    lines: Sequence[Line],
+) -> tuple[list[Attribute], list[Connection], list[Bandwidth], list[Line]] | None:
+    """The a=, c= and b= views of ``lines`` plus the lines that need a closer look; ``None`` when a check
+    fails, for the caller to redo the checks in line order (the first fault names the error).
+
+    Attribute names are checked all at once and their values need no check: a ``Line`` value holds no CR,
+    LF or NUL already.
+    """
+    attributes: list[Attribute] = []
+    names: list[str] = []
+    connections: list[Connection] = []
+    bandwidths: list[Bandwidth] = []
+    others: list[Line] = []
+    try:
+        for line in lines:
+            kind = line.type
+            if kind == "a":
+                name, sep, value = line.value.partition(":")
+                names.append(name)
+                attribute = _new(Attribute)
+                _set_attribute_name(attribute, name)
+                _set_attribute_value(attribute, value if sep else None)
+                attributes.append(attribute)
+            elif kind == "c":
+                connections.append(Connection.parse(line.value))
+            elif kind == "b":
+                bandwidths.append(Bandwidth.parse(line.value))
+            else:
+                others.append(line)
+    except SdpParseError:
+        return None
+    if names and _NAMES.fullmatch(":".join(names)) is None:
+        return None
+    return attributes, connections, bandwidths, others
+
+
+def _attribute_line(attribute: Attribute) -> Line:
+    """``a=`` line of a validated attribute: a token name and a value without CR, LF or NUL."""
+    value = attribute.value
+    return trusted_line("a", attribute.name if value is None else f"{attribute.name}:{value}")
+
+
+_MediaViews = tuple[MediaLine, tuple[Attribute, ...], tuple[Connection, ...], tuple[Bandwidth, ...]]
+
+
 def _validate_common(line: Line, where: str) -> Attribute | Connection | Bandwidth | None:
     """Check one line that may appear at either level; return its typed view when it has one."""
     if line.type == "a":
@@ -89,14 +161,41 @@ class MediaDescription:
     _memo: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lines", tuple(self.lines))
+        lines = tuple(self.lines)
+        object.__setattr__(self, "lines", lines)
         object.__setattr__(self, "_memo", {})
-        if not self.lines or self.lines[0].type != "m":
+        if not lines or lines[0].type != "m":
             raise SdpParseError("a media description must start with an m= line")
+        views = self._views_fast(lines)
+        if views is None:  # something to report: the checks again, in line order, for the first fault
+            views = self._views_checked(lines)
+        media_line, attributes, connections, bandwidths = views
+        object.__setattr__(self, "media_line", media_line)
+        object.__setattr__(self, "attributes", attributes)
+        object.__setattr__(self, "connections", connections)
+        object.__setattr__(self, "bandwidths", bandwidths)
+
+    @staticmethod
+    def _views_fast(lines: tuple[Line, ...]) -> _MediaViews | None:
+        """The typed views when every line is fine, else ``None`` (the caller then finds the error)."""
+        split = _split_attributes(lines[1:])
+        if split is None:
+            return None
+        attributes, connections, bandwidths, others = split
+        if others and any(line.type not in "ik" and line.type in _KNOWN for line in others):
+            return None
+        try:
+            media_line = MediaLine.parse(lines[0].value)
+        except SdpParseError:
+            return None
+        return media_line, tuple(attributes), tuple(connections), tuple(bandwidths)
+
+    @staticmethod
+    def _views_checked(lines: tuple[Line, ...]) -> _MediaViews:
         attributes: list[Attribute] = []
         connections: list[Connection] = []
         bandwidths: list[Bandwidth] = []
-        for line in self.lines[1:]:
+        for line in lines[1:]:
             view = _validate_common(line, "inside a media description")
             if isinstance(view, Attribute):
                 attributes.append(view)
@@ -104,10 +203,8 @@ class MediaDescription:
                 connections.append(view)
             elif isinstance(view, Bandwidth):
                 bandwidths.append(view)
-        object.__setattr__(self, "media_line", MediaLine.parse(self.lines[0].value))
-        object.__setattr__(self, "attributes", tuple(attributes))
-        object.__setattr__(self, "connections", tuple(connections))
-        object.__setattr__(self, "bandwidths", tuple(bandwidths))
+        media_line = MediaLine.parse(lines[0].value)
+        return media_line, tuple(attributes), tuple(connections), tuple(bandwidths)
 
     @classmethod
     def create(
@@ -124,19 +221,18 @@ class MediaDescription:
         assembled from them directly instead of printing and re-parsing every line (the answer path).
         """
         bandwidths, attributes = tuple(bandwidths), tuple(attributes)
-        lines = [Line("m", str(media_line))]
+        lines = [trusted_line("m", str(media_line))]
         if connection is not None:
-            lines.append(Line("c", str(connection)))
-        lines.extend(Line("b", str(bandwidth)) for bandwidth in bandwidths)
-        lines.extend(Line("a", str(attribute)) for attribute in attributes)
-        made = object.__new__(cls)
-        for name, value in (
-            ("lines", tuple(lines)), ("media_line", media_line), ("attributes", attributes),
-            ("connections", () if connection is None else (connection,)), ("bandwidths", bandwidths),
-            ("_memo", {}),
-        ):  # fmt: skip
-            object.__setattr__(made, name, value)
-        return made
+            lines.append(_view_line("c", str(connection)))
+        lines.extend([trusted_line("b", str(bandwidth)) for bandwidth in bandwidths])
+        for attribute in attributes:  # a token name and a value without CR, LF or NUL: a clean line
+            line = _new(Line)
+            set_line_type(line, "a")
+            value = attribute.value
+            set_line_value(line, attribute.name if value is None else f"{attribute.name}:{value}")
+            lines.append(line)
+        connections = () if connection is None else (connection,)
+        return _trusted_media(tuple(lines), media_line, attributes, connections, bandwidths, {})
 
     # --- the m= line -------------------------------------------------------------------------------------
     @property
@@ -175,11 +271,13 @@ class MediaDescription:
         """The formats that are RTP payload type numbers (empty for non-RTP profiles)."""
         if not self.media_line.is_rtp:
             return ()
-        return tuple(
-            int(fmt)
-            for fmt in self.formats
-            if len(fmt) <= 3 and fmt.isascii() and fmt.isdigit() and int(fmt) <= 127
-        )
+        result: list[int] = []
+        for fmt in self.media_line.formats:
+            if len(fmt) <= 3 and fmt.isascii() and fmt.isdigit():
+                number = int(fmt)
+                if number <= 127:
+                    result.append(number)
+        return tuple(result)
 
     # --- lines and attributes ----------------------------------------------------------------------------
     @property
@@ -187,15 +285,29 @@ class MediaDescription:
         """The first media-level ``c=`` (several are legal for layered multicast), else ``None``."""
         return self.connections[0] if self.connections else None
 
+    def _named(self, name: str) -> list[Attribute]:
+        """The attributes called ``name`` (lower case), in order. The index is built once per description:
+        offer/answer asks for rtpmap, fmtp, ptime, maxptime, mid, ... in turn."""
+        index: dict[str, list[Attribute]] | None = self._memo.get("by_name")
+        if index is None:
+            index = {}
+            for attribute in self.attributes:
+                key = attribute.name.lower()
+                if key in index:
+                    index[key].append(attribute)
+                else:
+                    index[key] = [attribute]
+            self._memo["by_name"] = index
+        return index.get(name, [])
+
     def get(self, name: str) -> Attribute | None:
         """The first attribute called ``name`` (case-insensitive)."""
-        wanted = name.lower()
-        return next((attr for attr in self.attributes if attr.name.lower() == wanted), None)
+        named = self._named(name.lower())
+        return named[0] if named else None
 
     def values(self, name: str) -> tuple[str, ...]:
         """Values of every attribute called ``name``, in order (property attributes give ``""``)."""
-        wanted = name.lower()
-        return tuple(attr.value or "" for attr in self.attributes if attr.name.lower() == wanted)
+        return tuple(attr.value or "" for attr in self._named(name.lower()))
 
     @property
     def direction(self) -> Direction | None:
@@ -204,21 +316,21 @@ class MediaDescription:
 
     @property
     def rtpmaps(self) -> dict[int, RtpMap]:
-        return parse_rtpmaps(self.attributes)
+        return parse_rtpmaps(self._named("rtpmap"))
 
     @property
     def fmtps(self) -> dict[str, str]:
-        return parse_fmtps(self.attributes)
+        return parse_fmtps(self._named("fmtp"))
 
     @property
     def ptime(self) -> int | None:
         """``a=ptime`` in milliseconds (RFC 8866 §6.4)."""
-        return parse_milliseconds(self.attributes, "ptime")
+        return parse_milliseconds(self._named("ptime"), "ptime")
 
     @property
     def maxptime(self) -> int | None:
         """``a=maxptime`` in milliseconds (RFC 8866 §6.5)."""
-        return parse_milliseconds(self.attributes, "maxptime")
+        return parse_milliseconds(self._named("maxptime"), "maxptime")
 
     @property
     def crypto(self) -> tuple[CryptoAttribute, ...]:
@@ -245,12 +357,15 @@ class MediaDescription:
         for payload_type in self.payload_types:
             rtpmap = rtpmaps.get(payload_type)
             fmtp = fmtps.get(str(payload_type)) or None
+            # Valid codecs without ``Codec``'s checks: a well-formed rtpmap (a one-word name without '/',
+            # payload type <= 127, positive rate and channels) or the static table, and a line's fmtp.
             if rtpmap is not None:
-                codec = Codec(
+                codec = _trusted_codec(
                     rtpmap.encoding_name, payload_type, rtpmap.clock_rate, rtpmap.channels or 1, fmtp
                 )
             elif payload_type in STATIC_PAYLOAD_TYPES:
-                codec = STATIC_PAYLOAD_TYPES[payload_type].with_fmtp(fmtp)
+                static = STATIC_PAYLOAD_TYPES[payload_type]
+                codec = _trusted_codec(static.name, payload_type, static.clock_rate, static.channels, fmtp)
             else:
                 continue
             result.append(codec)
@@ -260,6 +375,13 @@ class MediaDescription:
 
     def text_lines(self) -> list[str]:
         return [str(line) for line in self.lines]
+
+
+_trusted_media = trusted_builder(MediaDescription)
+
+_SessionViews = tuple[
+    Origin, str | None, Connection | None, tuple[Bandwidth, ...], tuple[Timing, ...], tuple[Attribute, ...]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,22 +398,63 @@ class SessionDescription:
     attributes: tuple[Attribute, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lines", tuple(self.lines))
+        lines = tuple(self.lines)
+        object.__setattr__(self, "lines", lines)
         object.__setattr__(self, "media", tuple(self.media))
-        first = self.lines[0] if self.lines else None
+        first = lines[0] if lines else None
         # What ``first != Line("v", "0")`` tests, without building and validating a Line each time.
         if type(first) is not Line or first.type != "v" or first.value != "0":
             raise SdpParseError("a session description must start with v=0 (RFC 8866 §5.1)")
+        views = self._views_fast(lines)
+        if views is None:  # something to report: the checks again, in line order, for the first fault
+            views = self._views_checked(lines)
+        for name, value in zip(_SESSION_VIEWS, views, strict=True):
+            object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _views_fast(lines: tuple[Line, ...]) -> _SessionViews | None:
+        """The typed views when every line is fine, else ``None`` (the caller then finds the error)."""
+        split = _split_attributes(lines[1:])
+        if split is None:
+            return None
+        attributes, connections, bandwidths, others = split
+        singles: dict[str, str] = {}
+        timings: list[Timing] = []
+        try:
+            for line in others:
+                kind = line.type
+                if kind == "t":
+                    timings.append(Timing.parse(line.value))
+                elif kind in "os":
+                    if kind in singles:
+                        return None
+                    singles[kind] = line.value
+                elif kind in "iuepk" or kind not in _KNOWN:
+                    continue
+                else:  # v=, m=, or r= and z= (rare, left to the general checks)
+                    return None
+            if len(connections) > 1 or "o" not in singles:
+                return None
+            origin = Origin.parse(singles["o"])
+        except SdpParseError:
+            return None
+        connection = connections[0] if connections else None
+        return (
+            origin, singles.get("s"), connection, tuple(bandwidths), tuple(timings), tuple(attributes)
+        )  # fmt: skip
+
+    @staticmethod
+    def _views_checked(lines: tuple[Line, ...]) -> _SessionViews:
         singles: dict[str, str] = {}
         attributes: list[Attribute] = []
         bandwidths: list[Bandwidth] = []
         timings: list[Timing] = []
-        for line in self.lines[1:]:
+        for line in lines[1:]:
             if line.type in "vosc":
                 if line.type in singles:
                     raise SdpParseError(f"more than one '{line.type}=' line at session level")
                 singles[line.type] = line.value
-            view = self._validate_session_line(line)
+            view = SessionDescription._validate_session_line(line)
             if isinstance(view, Attribute):
                 attributes.append(view)
             elif isinstance(view, Bandwidth):
@@ -300,13 +463,11 @@ class SessionDescription:
                 timings.append(view)
         if "o" not in singles:
             raise SdpParseError("the o= line is missing (RFC 8866 §5.2)")
-        object.__setattr__(self, "origin", Origin.parse(singles["o"]))
-        object.__setattr__(self, "session_name", singles.get("s"))
+        origin = Origin.parse(singles["o"])
         connection = Connection.parse(singles["c"]) if "c" in singles else None
-        object.__setattr__(self, "connection", connection)
-        object.__setattr__(self, "bandwidths", tuple(bandwidths))
-        object.__setattr__(self, "timings", tuple(timings))
-        object.__setattr__(self, "attributes", tuple(attributes))
+        return (
+            origin, singles.get("s"), connection, tuple(bandwidths), tuple(timings), tuple(attributes)
+        )  # fmt: skip
 
     @staticmethod
     def _validate_session_line(line: Line) -> Attribute | Bandwidth | Timing | None:
@@ -345,15 +506,16 @@ class SessionDescription:
         equals the offer's).
         """
         bandwidths, attributes = tuple(bandwidths), tuple(attributes)
-        lines = [Line("v", "0"), Line("o", str(origin)), Line("s", session_name)]
+        name_line = _S_DASH if session_name == "-" else Line("s", session_name)
+        lines = [_V0, _view_line("o", str(origin)), name_line]
         if connection is not None:
-            lines.append(Line("c", str(connection)))
-        lines.extend(Line("b", str(bandwidth)) for bandwidth in bandwidths)
-        timing_lines = [item if isinstance(item, Line) else Line("t", str(item)) for item in timings]
+            lines.append(_view_line("c", str(connection)))
+        lines.extend([trusted_line("b", str(bandwidth)) for bandwidth in bandwidths])
+        timing_lines = [item if isinstance(item, Line) else trusted_line("t", str(item)) for item in timings]
         if any(line.type not in ("t", "r") for line in timing_lines):
             return cls((*lines, *timing_lines, *(Line("a", str(a)) for a in attributes)), tuple(media))
         lines.extend(timing_lines)
-        lines.extend(Line("a", str(attribute)) for attribute in attributes)
+        lines.extend([_attribute_line(attribute) for attribute in attributes])
         # Typed parts validated themselves; verbatim t=/r= lines (copied from an offer) are checked here.
         views: list[Timing] = []
         for line in timing_lines:
@@ -361,14 +523,9 @@ class SessionDescription:
                 views.append(Timing.parse(line.value))
             else:
                 validate_repeat(line.value)
-        made = object.__new__(cls)
-        for name, value in (
-            ("lines", tuple(lines)), ("media", tuple(media)), ("origin", origin),
-            ("session_name", session_name), ("connection", connection), ("bandwidths", bandwidths),
-            ("timings", tuple(views)), ("attributes", attributes),
-        ):  # fmt: skip
-            object.__setattr__(made, name, value)
-        return made
+        return _trusted_session(
+            tuple(lines), tuple(media), origin, session_name, connection, bandwidths, tuple(views), attributes
+        )
 
     # --- typed views -------------------------------------------------------------------------------------
     @property
@@ -410,14 +567,14 @@ class SessionDescription:
     # --- building and output -----------------------------------------------------------------------------
     def with_origin(self, origin: Origin) -> SessionDescription:
         """The same description with another ``o=`` line (used by the version keeper)."""
-        lines = tuple(Line("o", str(origin)) if line.type == "o" else line for line in self.lines)
+        line = _view_line("o", str(origin))
+        if self.lines[1].type == "o":  # where ``create`` puts it
+            lines = (self.lines[0], line, *self.lines[2:])
+        else:
+            lines = tuple(line if item.type == "o" else item for item in self.lines)
         # Only the o= line changes and ``origin`` validated itself: copy the other views as they are.
-        made = object.__new__(SessionDescription)
-        for name in _SESSION_FIELDS:
-            object.__setattr__(made, name, getattr(self, name))
-        object.__setattr__(made, "lines", lines)
-        object.__setattr__(made, "origin", origin)
-        return made
+        values = _session_fields(self)
+        return _trusted_session(lines, *values[1:_ORIGIN], origin, *values[_ORIGIN + 1 :])
 
     def with_media(self, media: Sequence[MediaDescription]) -> SessionDescription:
         return SessionDescription(self.lines, tuple(media))
@@ -448,3 +605,7 @@ class SessionDescription:
 
 
 _SESSION_FIELDS = tuple(f.name for f in fields(SessionDescription))
+_ORIGIN = _SESSION_FIELDS.index("origin")
+_session_fields = attrgetter(*_SESSION_FIELDS)
+_trusted_session = trusted_builder(SessionDescription)
+_SESSION_VIEWS = ("origin", "session_name", "connection", "bandwidths", "timings", "attributes")

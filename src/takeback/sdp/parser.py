@@ -8,7 +8,7 @@ UTF-8; other bytes are carried through unchanged as lone surrogates so that they
 from __future__ import annotations
 
 from takeback.sdp.errors import SdpParseError
-from takeback.sdp.model import Line, MediaDescription, SessionDescription
+from takeback.sdp.model import Line, MediaDescription, SessionDescription, set_line_type, set_line_value
 
 __all__ = ["parse_sdp"]
 
@@ -23,6 +23,45 @@ def _decode(data: bytes | str) -> str:
     if isinstance(data, bytes | bytearray | memoryview):
         return bytes(data).decode("utf-8", "surrogateescape")
     raise SdpParseError(f"expected bytes or str, got {type(data).__name__}")
+
+
+_new = object.__new__
+# A line type is one ASCII letter.
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _sections_fast(text: str) -> list[list[Line]] | None:
+    """The session lines and each media section's lines, or ``None`` if anything needs reporting (then
+    ``_split_lines`` names the line at fault).
+
+    One check of the whole body stands in for the per-line CR/LF/NUL checks of ``Line.__post_init__``: with
+    no NUL, and CRs only in CRLF line ends, no line value can hold any of them.
+    """
+    if "\0" in text:
+        return None
+    crs = text.count("\r")
+    if crs == 0:
+        raws = text.split("\n")
+    elif crs == text.count("\r\n") == text.count("\n"):  # CRLF throughout, as RFC 8866 §5 says
+        raws = text.split("\r\n")
+    else:
+        return None
+    sections: list[list[Line]] = [[]]
+    current = sections[0]
+    for raw in raws:
+        if not raw:  # blank lines are skipped, as in ``_split_lines``
+            continue
+        kind = raw[0]
+        if raw[1:2] != "=" or kind not in _LETTERS:
+            return None
+        if kind == "m":
+            current = []
+            sections.append(current)
+        line = _new(Line)
+        set_line_type(line, kind)
+        set_line_value(line, raw[2:])
+        current.append(line)
+    return sections
 
 
 def _split_lines(text: str) -> list[Line]:
@@ -46,13 +85,16 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     Raises ``SdpParseError`` (a ``ValueError``) for anything that is not a readable description, and no other
     exception. Unknown line types and attributes are kept verbatim.
     """
-    lines = _split_lines(_decode(data))
-    if not lines:
+    text = _decode(data)
+    sections = _sections_fast(text)
+    if sections is None:
+        lines = _split_lines(text)  # raises for a malformed line, naming it
+        sections = [[]]
+        for line in lines:
+            if line.type == "m":
+                sections.append([])
+            sections[-1].append(line)
+    if not sections[0] and len(sections) == 1:
         raise SdpParseError("empty session description")
-    sections: list[list[Line]] = [[]]
-    for line in lines:
-        if line.type == "m":
-            sections.append([])
-        sections[-1].append(line)
     session, *media = sections
     return SessionDescription(tuple(session), tuple(MediaDescription(tuple(lines)) for lines in media))

@@ -8,7 +8,7 @@ our ``o=`` line, so the rule cannot be forgotten by individual code paths.
 
 from __future__ import annotations
 
-from takeback.sdp.fields import Origin
+from takeback.sdp.fields import Origin, trusted_builder
 from takeback.sdp.model import SessionDescription
 
 __all__ = ["NTP_UNIX_OFFSET", "VersionKeeper", "is_same_version", "session_id_from_time"]
@@ -44,7 +44,8 @@ class VersionKeeper:
             raise ValueError("initial_version must not be negative")
         self._version = initial_version
         self._last: SessionDescription | None = None
-        Origin.create("0.0.0.0", session_id=self._session_id, username=username)  # validates both
+        if username != "-" or not self._session_id.isdigit():  # else both are plainly valid o= words
+            Origin.create("0.0.0.0", session_id=self._session_id, username=username)  # validates both
 
     @property
     def session_id(self) -> str:
@@ -60,11 +61,21 @@ class VersionKeeper:
         """The last description we stamped, e.g. to repeat it for a session refresh."""
         return self._last
 
-    def _with_version(self, description: SessionDescription, version: int) -> SessionDescription:
-        origin = description.origin
-        return description.with_origin(
-            Origin(self._username, self._session_id, version, origin.nettype, origin.addrtype, origin.address)
+    def origin_for(self, origin: Origin) -> Origin:
+        """``origin`` with our username, session id and current version: what ``stamp`` writes unless the
+        version has to move. A description built with it spares ``stamp`` a copy (``negotiate`` does this)."""
+        return self._origin(origin, self._version)
+
+    def _origin(self, origin: Origin, version: int) -> Origin:
+        # Every part is validated: ours in __init__ (the version only grows from a non-negative start), the
+        # rest in the description's own origin.
+        return _trusted_origin(
+            self._username, self._session_id, version, origin.nettype, origin.addrtype, origin.address
         )
+
+    def _with_version(self, description: SessionDescription, version: int) -> SessionDescription:
+        origin = self._origin(description.origin, version)
+        return description if origin == description.origin else description.with_origin(origin)
 
     def stamp(self, description: SessionDescription) -> SessionDescription:
         """``description`` with our o= line; bumps the version only if it differs from the last one."""
@@ -75,6 +86,9 @@ class VersionKeeper:
         self._version += 1
         self._last = self._with_version(description, self._version)
         return self._last
+
+
+_trusted_origin = trusted_builder(Origin)
 
 
 def is_same_version(previous: SessionDescription, current: SessionDescription) -> bool:
