@@ -220,7 +220,7 @@ class SipCore:
     # ------------------------------------------------------------------ receiving requests
 
     def _on_request(self, request: Request, peer: Peer, now: float) -> None:
-        stamp_received(request, peer)  # first: it edits the Via, which drops cached typed headers
+        stamp_received(request, peer)  # first: it edits the top Via (and its cached typed value)
         # parse (and so validate) what matching and dialogs need before touching any state
         if request.method not in (request.cseq.method, "ACK"):
             raise SipParseError("CSeq method does not match the request method")
@@ -384,7 +384,6 @@ class SipCore:
             headers.add("Allow", self.config.allow)
         if self.config.user_agent and "User-Agent" not in headers:
             headers.add("User-Agent", self.config.user_agent)
-        request.invalidate()
 
     def send_request(self, request: Request, dest: Peer, now: float) -> ClientTransaction:
         """Start a client transaction (§17.1). ACK and CANCEL have their own API."""
@@ -467,7 +466,6 @@ class SipCore:
             headers.add("Allow", config.allow)  # §20.5: what the peer may send in this dialog
         if config.user_agent and "Server" not in headers:
             headers.add("Server", config.user_agent)
-        response.invalidate()
 
     def _response_contact(self, tx: ServerTransaction, headers: Headers, status: int) -> None:
         """Contact of a 101-299 to a target refresh (or dialog-creating) request.

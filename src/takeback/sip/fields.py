@@ -172,7 +172,8 @@ class Headers:
     Repeated headers keep their order; names are stored as written (so ``bytes()`` of a parsed message
     keeps the peer's spelling, compact or not) and looked up by their long form in any case. Values are
     returned without the blanks that surround them. Every mutation drops the typed values that
-    :class:`~takeback.sip.message.Message` cached from this object, so they can never go stale.
+    :class:`~takeback.sip.message.Message` cached from the lines of the header it touched (see
+    :meth:`_forget`), so they can never go stale.
     """
 
     __slots__ = ("_dups", "_fields", "_first", "_keys", "typed")
@@ -326,10 +327,18 @@ class Headers:
 
     # -------------------------------------------------------------------------------- mutation
 
-    def _changed(self) -> None:
+    def _changed(self, key: str) -> None:
         self._first = None
         if self.typed:
-            self.typed = {}
+            self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        """Drop the typed values read from the lines of header ``key``: their cache keys are the header
+        key, optionally behind a ``kind:`` prefix (``cseq``, ``top:via``, ``name-addrs:contact`` …). The
+        values of other headers stay valid, so adding Refer-To to a request keeps its parsed CSeq."""
+        typed = self.typed
+        for stale in [name for name in typed if name.rpartition(":")[2] == key]:
+            del typed[stale]
 
     def add(self, name: str, value: str) -> None:
         """Append a header line (after any existing ones of the same name)."""
@@ -353,7 +362,35 @@ class Headers:
             else:
                 first[key] = raw
         if self.typed:
-            self.typed = {}
+            self._forget(key)
+
+    def replace_first(self, name: str, value: str) -> None:
+        """:meth:`pop_first` then :meth:`add_first`: a new first element of ``name`` (the top Via
+        stamped with ``received``/``rport``, RFC 3261 §18.2.1), the lines ending up exactly as those two
+        calls leave them."""
+        key = header_key(name)
+        fields = self._fields
+        first = self._first
+        # Fast path for every request a UA receives: the header is the first line, alone (no name is
+        # repeated) and holds one element. pop_first() deletes that line and add_first(), finding no
+        # line of that name left, appends the new one; the index and the other typed values stay valid.
+        if first is not None and not self._dups and fields and _KEYS.get(fields[0][0]) == key:
+            raw = fields[0][2]
+            if "," not in raw and raw.strip(" \t"):
+                _check_field(name, value)
+                del fields[0]
+                raw = " " + value
+                fields.append((name, ":", raw))
+                keys = self._keys
+                if keys is not None:
+                    del keys[0]
+                    keys.append(key)
+                first[key] = raw
+                if self.typed:
+                    self._forget(key)
+                return
+        self.pop_first(name)
+        self.add_first(name, value)
 
     def add_first(self, name: str, value: str) -> None:
         """Insert a header line before every other line of the same name (e.g. a new top Via); a name
@@ -373,7 +410,7 @@ class Headers:
         if first is not None:
             first[key] = raw
         if self.typed:
-            self.typed = {}
+            self._forget(key)
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` by one, at the position of the first (or at the end)."""
@@ -386,7 +423,7 @@ class Headers:
         at = keys.index(key)
         self._drop(key, keep=at)
         self._fields[at] = (self._fields[at][0], ":", " " + value)
-        self._changed()
+        self._changed(key)
 
     def _drop(self, key: str, keep: int = -1) -> int:
         pairs = enumerate(zip(self.keys, self._fields, strict=True))
@@ -399,9 +436,10 @@ class Headers:
 
     def remove(self, name: str) -> int:
         """Drop every line of ``name``; returns how many were removed."""
-        removed = self._drop(header_key(name))
+        key = header_key(name)
+        removed = self._drop(key)
         if removed:
-            self._changed()
+            self._changed(key)
         return removed
 
     def pop_first(self, name: str) -> str | None:
@@ -427,7 +465,7 @@ class Headers:
             else:
                 self._first = None
         if self.typed:
-            self.typed = {}
+            self._forget(key)
         return elements[0] if elements else None
 
     def copy(self) -> Headers:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import SipParseError
 from .params import (
@@ -64,6 +64,7 @@ __all__ = [
     "split_comma_list",
     "unquote",
     "uri_user",
+    "via_with_params",
 ]
 
 _new = object.__new__
@@ -143,6 +144,19 @@ _via_host = Via.__dict__["host"].__set__
 _via_port = Via.__dict__["port"].__set__
 _via_params = Via.__dict__["params"].__set__
 _via_protocol = Via.__dict__["protocol"].__set__
+
+
+def via_with_params(via: Via, params: Params) -> Via:
+    """``via`` with other parameters: what :func:`parse_via` returns for ``str()`` of the result, built
+    without parsing (the top Via stamped with ``received``/``rport`` on every request, RFC 3581 §4)."""
+    new = _new(Via)
+    _via_transport(new, via.transport)
+    _via_host(new, via.host)
+    _via_port(new, via.port)
+    _via_params(new, params)
+    _via_protocol(new, via.protocol)
+    return new
+
 
 # The shape of nearly every Via on the wire; anything else takes the general path below.
 _VIA_FAST_RE = re.compile(
@@ -537,23 +551,37 @@ def _split_value(value: str) -> tuple[str, Params]:
     return main, parse_params(semi + rest) if semi else {}
 
 
+_PV = TypeVar("_PV", bound=ParamValue)
+_pv_value = ParamValue.__dict__["value"].__set__
+_pv_params = ParamValue.__dict__["params"].__set__
+
+
+def _param_value(cls: type[_PV], main: str, params: Params) -> _PV:
+    """``cls(main, params)`` through the slot descriptors (a frozen ``__init__`` costs more than the
+    parse; every NOTIFY has an Event and a Subscription-State)."""
+    built = _new(cls)
+    _pv_value(built, main)
+    _pv_params(built, params)
+    return built
+
+
 def parse_param_value(value: str) -> ParamValue:
     main, params = _split_value(value)
-    return ParamValue(main, params)
+    return _param_value(ParamValue, main, params)
 
 
 def parse_subscription_state(value: str) -> SubscriptionState:
     main, params = _split_value(value)
     if TOKEN_RE.match(main) is None:
         raise SipParseError(f"bad Subscription-State {value[:40]!r}")
-    return SubscriptionState(main, params)
+    return _param_value(SubscriptionState, main, params)
 
 
 def parse_session_expires(value: str) -> SessionExpires:
     main, params = _split_value(value)
     if not main.isdigit() or not main.isascii():
         raise SipParseError(f"bad Session-Expires {value[:40]!r}")
-    return SessionExpires(main, params)
+    return _param_value(SessionExpires, main, params)
 
 
 def parse_token_list(values: list[str]) -> list[str]:

@@ -2,9 +2,10 @@
 
 Parsing is lazy where it pays: the parser splits the header section and validates what every message
 must get right (start line, mandatory headers, Content-Length); typed values are parsed on first access
-and cached *on the Headers object*, whose every mutation drops the cache, so a typed value can never go
-stale after an edit. A UAS reading the top Via branch, the tags, Call-ID, CSeq and a couple of custom
-headers parses nothing else.
+and cached *on the Headers object*, keyed by the header they were read from (``cseq``, ``top:via``,
+``name-addrs:contact``: a header key, optionally behind a ``kind:`` prefix); a mutation drops the values
+of the header it touches, so a typed value can never go stale after an edit. A UAS reading the top
+Via branch, the tags, Call-ID, CSeq and a couple of custom headers parses nothing else.
 
 Accessors of the mandatory headers (``call_id``, ``cseq``, ``top_via``, ``from_``, ``to``) never raise
 on a message that came out of :func:`~takeback.sip.parser.parse_message` (From/To URIs were validated;
@@ -114,9 +115,9 @@ class Message(ABC):
     def top_via(self) -> Via:
         """The first Via element: the transaction's branch and where responses go (RFC 3261 §18.2.2)."""
         cache = self.headers.typed
-        value = cache.get("top-via")
+        value = cache.get("top:via")
         if value is None:
-            value = cache["top-via"] = parse_via(self._required("Via"))
+            value = cache["top:via"] = parse_via(self._required("Via"))
         return value
 
     @property
@@ -214,7 +215,7 @@ class Message(ABC):
             value = self.param_value("Min-SE")
             return None if value is None else _delta_seconds(value.value, "Min-SE")
 
-        return self._typed("min-se-int", build)
+        return self._typed("delta:min-se", build)
 
     @property
     def event(self) -> ParamValue | None:

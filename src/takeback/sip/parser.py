@@ -279,7 +279,7 @@ def _check_mandatory(message: Request | Response, headers: Headers, index: dict[
     if "," in via:
         elements = split_comma_list(via)
         via = elements[0] if elements else ""
-    typed["top-via"] = parse_via(via)
+    typed["top:via"] = parse_via(via)
     typed["from"] = parse_name_addr(index["from"])
     typed["to"] = parse_name_addr(index["to"])
 

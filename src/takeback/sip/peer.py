@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .headers import Via, format_params
+from .headers import Via, format_params, via_with_params
 from .message import Request
 from .uri import SipUri, format_host, parse_uri
 
@@ -82,9 +82,10 @@ def stamp_received(request: Request, peer: Peer) -> None:
         new_value += f":{via.port}"
     new_value += format_params(params)
     headers = request.headers
-    headers.pop_first("Via")
-    headers.add_first("Via", new_value)
-    request.invalidate()
+    headers.replace_first("Via", new_value)
+    # The edit dropped only the Via values from the typed cache (CSeq, From, To stay parsed); the new top
+    # Via is the old one with these params, exactly what parsing ``new_value`` would give.
+    headers.typed["top:via"] = via_with_params(via, params)
 
 
 def response_destination(via: Via, source: Peer) -> Peer:
@@ -100,8 +101,9 @@ def response_destination(via: Via, source: Peer) -> Peer:
     port = via.port or default_port(via.transport)
     if maddr:
         return Peer(source.transport, maddr, port)
-    if via.rport is not None:
-        return Peer(source.transport, via.received or source.host, via.rport)
+    rport = via.rport
+    if rport is not None:
+        return Peer(source.transport, via.received or source.host, rport)
     return Peer(source.transport, via.received or source.host, port)
 
 

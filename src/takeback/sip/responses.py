@@ -46,8 +46,8 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     (§8.2.6.1). The values are copied as written, so the peer gets its own Via back byte for byte.
     """
     src = request.headers
-    first = src.index()
-    general = src.has_repeats or not first.keys() >= _COPIED_KEYS
+    first = src.index()  # also notes whether some name is repeated (src._dups)
+    general = src._dups or not first.keys() >= _COPIED_KEYS
     if general:
         src.get_raw("To")[0]  # a request without To fails here (IndexError), as it always did
     wants_tag = to_tag is not None and status != 100

@@ -78,6 +78,8 @@ def session_headers_for_2xx(request: Request) -> list[tuple[str, str]]:
     We leave refreshing to the UAC unless it asked otherwise, so a device that never re-INVITEs still
     complies (GENESYS.md §4.4: accept refreshes, do not require timers).
     """
+    if "Session-Expires" not in request.headers:  # most calls: no session timer asked for
+        return []
     parsed = parse_session_expires(request)
     if parsed is None or not supports_timer(request):
         return []

@@ -11,13 +11,14 @@ Notifier (we received REFER): :class:`ReferNotifier`; the core sends its NOTIFYs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from .errors import SipParseError
 from .message import Request, Response
-from .sipfrag import build_sipfrag, parse_sipfrag
+from .sipfrag import MAX_SIPFRAG, build_sipfrag, parse_sipfrag
 
 if TYPE_CHECKING:
     from .dialog import Dialog
@@ -100,6 +101,12 @@ def sipfrag_status(body: bytes) -> tuple[int, str] | None:
     :func:`takeback.sip.sipfrag.parse_sipfrag` first; a fragment it rejects still counts when its first
     line is a readable status line (leniency toward peers that send odd fragments).
     """
+    if len(body) <= MAX_SIPFRAG:
+        # What every notifier sends (RFC 3515 §2.4.5): the status line alone, read here exactly as
+        # parse_sipfrag() would read it, without building a message.
+        match = _STATUS_LINE_ONLY.match(body)
+        if match is not None:
+            return int(match[1]), match[2].decode("utf-8", "surrogateescape").strip(" \t")
     try:
         fragment = parse_sipfrag(body)
     except SipParseError:
@@ -107,6 +114,9 @@ def sipfrag_status(body: bytes) -> tuple[int, str] | None:
     if isinstance(fragment, Response):
         return fragment.status, fragment.reason
     return None
+
+
+_STATUS_LINE_ONLY = re.compile(rb"SIP/2\.0 ([1-6][0-9][0-9]) ([^\r\n]*)(?:\r\n)?\Z")
 
 
 def _status_line(body: bytes) -> tuple[int, str] | None:

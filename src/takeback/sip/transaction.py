@@ -36,6 +36,13 @@ __all__ = [
     "server_key",
 ]
 
+#: 64*T1 on every transport (RFC 3261 Table 4; RFC 6026 Timers L and M).
+_TIMEOUT_TIMERS = frozenset(
+    (TxInput.TIMER_B, TxInput.TIMER_F, TxInput.TIMER_H, TxInput.TIMER_L, TxInput.TIMER_M)
+)
+#: Retransmission timers, not armed on reliable transports (§17.1.1.2, §17.1.2.2, §17.2.1).
+_RETRANSMIT_TIMERS = frozenset((TxInput.TIMER_A, TxInput.TIMER_E, TxInput.TIMER_G))
+
 ClientKey = tuple[str, str]
 ServerKey = tuple[str | int | None, ...]
 
@@ -170,20 +177,20 @@ class Transaction:
     def _duration(self, timer: TxInput) -> float | None:
         """Timer length, or ``None`` when the timer is not armed on this transport (A, E, G)."""
         values = self._host.timer_values
+        if timer in _TIMEOUT_TIMERS:  # the most frequent: F and L or H in every call
+            return values.timeout
         reliable = self.reliable
-        if timer in (TxInput.TIMER_A, TxInput.TIMER_E, TxInput.TIMER_G):
+        if timer in _RETRANSMIT_TIMERS:
             return None if reliable else values.t1
-        if timer is TxInput.TIMER_D:
-            return values.wait_d(reliable)
-        if timer in (TxInput.TIMER_K, TxInput.TIMER_I):
-            return values.wait_k(reliable)
         if timer is TxInput.TIMER_J:
             return values.wait_j(reliable)
+        if timer is TxInput.TIMER_K or timer is TxInput.TIMER_I:
+            return values.wait_k(reliable)
+        if timer is TxInput.TIMER_D:
+            return values.wait_d(reliable)
         if timer is TxInput.TIMER_C:
             return self._host.timer_c
-        if timer is TxInput.TIMER_TRYING:
-            return self._host.timer_100_trying
-        return values.timeout  # B, F, H, L, M
+        return self._host.timer_100_trying
 
     def _start_timer(self, timer: TxInput, now: float) -> None:
         duration = self._duration(timer)
