@@ -95,6 +95,8 @@ class PlaybackQueue:
 
     def stop_all(self, reason: StopReason, digit: str | None = None) -> int:
         """End the current and every queued playback; returns how many were stopped."""
+        if self.current is None and not self._pending:
+            return 0  # the usual case (every call's close): nothing playing
         stopped = 0
         for playback in (self.current, *self._pending):
             if playback is not None and not playback.future.done():
@@ -113,6 +115,8 @@ class PlaybackQueue:
         return True
 
     def recode(self, codec: Codec, ptime: int) -> None:
+        if self.current is None and not self._pending:
+            return  # the usual case (every call's first configure): nothing queued
         for playback in (self.current, *self._pending):
             if playback is not None:
                 playback.recode(codec, ptime)

@@ -124,7 +124,7 @@ class MediaSession:
         self._last_rx_time = scheduler.clock()
         self._timed_out = False
         self._closed = False
-        self._closed_event = asyncio.Event()
+        self._closed_event: asyncio.Event | None = None  # made by the first wait_for(): most calls never wait
 
     @classmethod
     async def open(
@@ -142,7 +142,7 @@ class MediaSession:
             lease.release()
             raise
         try:
-            await session._socket.start(session._rx.handle, scheduler)
+            session._socket.attach(session._rx.handle, scheduler)
             if session._rtcp is not None:
                 await session._rtcp.start(scheduler)
             if params is not None:
@@ -280,7 +280,10 @@ class MediaSession:
         if not self._tx.attached:
             self._tx.attached = True
             self.scheduler.add(self._tx)
-            self._tx.configure(self.codec or codec_for(self.params.codec), self.params)
+            # update() configured the transmitter for these params and it has not sent since (it was not
+            # attached), so only its clock needs anchoring at the next tick: a second configure() would
+            # rebuild the same state.
+            self._tx.anchor()
             self._reset_inactivity()
 
     def close(self) -> None:
@@ -302,7 +305,8 @@ class MediaSession:
         self._socket.close()
         self._lease.release()
         self._listeners.clear()
-        self._closed_event.set()
+        if self._closed_event is not None:
+            self._closed_event.set()
 
     async def __aenter__(self) -> MediaSession:
         return self
@@ -473,6 +477,8 @@ class MediaSession:
                 future.set_result(event)
 
         remove = self.add_listener(listener)
+        if self._closed_event is None:
+            self._closed_event = asyncio.Event()
         closed: asyncio.Future[Any] = asyncio.ensure_future(self._closed_event.wait())
         waiting: set[asyncio.Future[Any]] = {future, closed}
         try:

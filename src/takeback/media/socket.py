@@ -12,8 +12,8 @@ later, so instead of buffering (what ``transport.sendto`` does) it is counted an
 
 from __future__ import annotations
 
+import _socket
 import asyncio
-import contextlib
 import functools
 import ipaddress
 import socket
@@ -34,7 +34,6 @@ class Reactor(Protocol):
     def remove_reader(self, fd: int) -> Any: ...
 
 
-@functools.lru_cache(maxsize=4096)  # one peer address per call, asked for at every (re)negotiation
 def sendable_address(family: socket.AddressFamily, address: tuple[str, int]) -> tuple[Any, ...]:
     """Spell ``address`` the way ``sendto`` on a socket of ``family`` wants it.
 
@@ -43,17 +42,29 @@ def sendable_address(family: socket.AddressFamily, address: tuple[str, int]) -> 
     numeric: the media path never resolves names.
     """
     host, port = address
+    spelled = _sendable_host(family, host)
+    if family == socket.AF_INET6:
+        return (spelled, port, 0, 0)
+    return (spelled, port)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sendable_host(family: socket.AddressFamily, host: str) -> str:
+    """The host part of :func:`sendable_address`, cached per host: a few media servers, a port per call.
+
+    (Parsing with ``ipaddress`` costs more than the rest of a session's setup; errors are not cached.)
+    """
     ip = ipaddress.ip_address(host)
     if family == socket.AF_INET6:
         if ip.version == 4:
-            return (f"::ffff:{ip}", port, 0, 0)
-        return (str(ip), port, 0, 0)
+            return f"::ffff:{ip}"
+        return str(ip)
     if ip.version == 6:
         mapped = ip.ipv4_mapped
         if mapped is None:
             raise ValueError(f"cannot reach IPv6 peer {host} from an IPv4 RTP socket")
-        return (str(mapped), port)
-    return (str(ip), port)
+        return str(mapped)
+    return str(ip)
 
 
 class RtpSocket:
@@ -61,7 +72,7 @@ class RtpSocket:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.family = socket.AddressFamily(sock.family)
+        self.family = _family_of(sock)
         self._reactor: Reactor | None = None
         self.handler: DatagramHandler | None = None
         """Where datagrams go; replaceable while running (a session turns SRTP on or off this way)."""
@@ -80,6 +91,10 @@ class RtpSocket:
         :attr:`handler` is read per datagram, so assigning it later redirects the stream without
         re-registering the descriptor.
         """
+        self.attach(handler, reactor)
+
+    def attach(self, handler: DatagramHandler, reactor: Reactor | None = None) -> None:
+        """:meth:`start` without the coroutine (it never waits), for callers on the loop already."""
         receive = self.sock.recvfrom
         self.handler = handler
 
@@ -113,7 +128,22 @@ class RtpSocket:
         if self.sock.fileno() == -1:
             return
         if self._reactor is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing watches the socket
+            try:  # noqa: SIM105  (once per call: contextlib.suppress costs more than the rest of close)
                 self._reactor.remove_reader(self.sock.fileno())
+            except RuntimeError:  # the loop is closed: nothing watches the socket
+                pass
             self._reactor = None
         self.sock.close()
+
+
+_FAMILIES = {int(family): family for family in (socket.AF_INET, socket.AF_INET6)}
+_raw_family = _socket.socket.family.__get__  # the plain int, without ``socket.family``'s enum conversion
+
+
+def _family_of(sock: socket.socket) -> socket.AddressFamily:
+    """``socket.AddressFamily(sock.family)``, minus two enum conversions (3 µs of a session's set-up)."""
+    if isinstance(sock, _socket.socket):
+        family = _FAMILIES.get(_raw_family(sock))
+        if family is not None:
+            return family
+    return socket.AddressFamily(sock.family)

@@ -15,7 +15,8 @@ packet actually sent, so a receiver sees time gaps but no false loss.
 
 from __future__ import annotations
 
-import secrets
+import functools
+import os
 import struct
 from array import array
 from collections.abc import Callable, Collection
@@ -36,6 +37,12 @@ __all__ = ["RtpTransmitter"]
 _HEADER = struct.Struct("!BBHII")
 _VERSION = 0x80  # V=2, no padding, no extension, no CSRC (RFC 3550 §5.1)
 _MARKER = 0x80
+
+
+@functools.lru_cache(maxsize=64)
+def _silence_frame(codec: Codec, ptime: int) -> bytes:
+    """One packet of silence: per configuration, not per call (encoding it costs more than a session)."""
+    return codec.silence_frame(ptime)
 
 
 class RtpTransmitter:
@@ -87,9 +94,12 @@ class RtpTransmitter:
         self._sendto = sock.sock.sendto
         self._housekeeping = housekeeping
         self.send_silence = send_silence
-        self.ssrc = secrets.randbits(32)  # RFC 3550 §8.1: random, so independent sources do not collide
-        self._seq = secrets.randbits(16)
-        self._ts_base = secrets.randbits(32)
+        # RFC 3550 §8.1/§5.1: random SSRC, initial sequence number and timestamp. One 80-bit draw from the OS
+        # CSPRNG split in three (what secrets.randbits does, once per call instead of three times).
+        bits = int.from_bytes(os.urandom(10))
+        self.ssrc = bits >> 48
+        self._seq = (bits >> 32) & 0xFFFF
+        self._ts_base = bits & 0xFFFFFFFF
         self._tick0 = 0
         self._ts_step = 160
         self._ticks_per_packet = 1
@@ -123,14 +133,12 @@ class RtpTransmitter:
             raise ValueError(
                 f"ptime {params.ptime} ms is not a multiple of the scheduler tick ({tick_ms} ms)"
             )
-        next_tick = self.scheduler.current_tick + 1
-        self._ts_base = (self._last_ts + self._ts_step) & 0xFFFFFFFF
-        self._tick0 = next_tick
+        self.anchor()
         self._ts_step = params.samples_per_packet
         self._ticks_per_packet = params.ptime // tick_ms
         self._pt = params.payload_type
         self._second_octet = self._pt | _MARKER
-        self._silence = codec.silence_frame(params.ptime)
+        self._silence = _silence_frame(codec, params.ptime)
         self._last_payload = None
         if self.dtmf is not None:
             self.dtmf.cancel("the stream was renegotiated while sending DTMF")
@@ -140,6 +148,15 @@ class RtpTransmitter:
             self.dtmf = DtmfTransmitter(params.dtmf_payload_type, params.clock_rate, params.ptime)
             self._dtmf_pending = self.dtmf.pending
         self.playback.recode(codec, params.ptime)
+
+    def anchor(self) -> None:
+        """Put slot 0 at the next tick; the RTP clock continues one packet after the last slot.
+
+        :meth:`configure` does this; a session starting after its configure() needs only this part (nothing
+        was sent in between, so the rest of a configure() would rebuild the same state).
+        """
+        self._ts_base = (self._last_ts + self._ts_step) & 0xFFFFFFFF
+        self._tick0 = self.scheduler.current_tick + 1
 
     @property
     def recorder(self) -> Recorder | None:
