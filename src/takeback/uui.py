@@ -31,13 +31,15 @@ Sans-IO: pure functions and frozen values only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal, get_args
 
 from .sip import Headers, SipParseError, SipUri, TelUri, parse_name_addr, parse_uri
 from .sip.params import unquote
-from .sip.uri import HEADER_SAFE, unescape
+from .sip.uri import HEADER_SAFE, escape, unescape
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -70,6 +72,10 @@ UUI_HEADER = "User-to-User"  # exact case Genesys expects (GENESYS.md §5.2, Kor
 X_UUI_HEADER = "x-User-to-User"
 _KINDS = {UUI_HEADER.lower(): UUI_HEADER, X_UUI_HEADER.lower(): X_UUI_HEADER}
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_HEX_DATA = re.compile(r"[0-9A-Fa-f]*")  # uui-data made of _HEX_DIGITS only, matched at C speed
+_CONTROL_OCTET = re.compile(rb"[\x00-\x1f\x7f]")
+_HEADER_TYPES = get_args(HeaderType)
+_ENCODINGS = get_args(Encoding)
 # RFC 3261 §25.1 token characters: what purpose/content parameter values may be.
 _TOKEN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
 _ASCII_FORBIDDEN = frozenset(';,"')  # ';' starts a parameter, ',' another uui-value, '"' a quoted-string
@@ -144,6 +150,35 @@ class UuiDecode:
 
 _SELECTION_CODES = frozenset({"duplicate", "multiple-different", "ignored-case"})
 
+# Decoding runs for every INVITE, and a frozen dataclass ``__init__`` costs about a microsecond per field:
+# the result is built through its slot descriptors instead (same object, field for field), and the
+# warnings whose text never varies are built once (they are frozen values, so sharing them is safe).
+_new = object.__new__
+_set_header_name, _set_header_type, _set_value, _set_encoding, _set_encoding_defaulted, _set_pd = (
+    UuiDecode.__dict__[name].__set__
+    for name in ("header_name", "header_type", "value", "encoding", "encoding_defaulted", "pd")
+)
+_set_purpose, _set_content, _set_raw, _set_data, _set_text, _set_warnings = (
+    UuiDecode.__dict__[name].__set__ for name in ("purpose", "content", "raw", "data", "text", "warnings")
+)
+
+
+_NO_UUI = UuiDecode()
+_MISSING_ENCODING = UuiWarning("missing-encoding", "no encoding parameter: hex assumed (§5.2)")
+_NON_ASCII = UuiWarning("non-ascii", "non-ASCII data decoded as UTF-8 (INFERRED, §5.2)")
+_CONTROL_CHARS = UuiWarning("control-chars", "data holds control characters (octets 0-31 or 127)")
+
+
+def _extended_ascii_warning(choice: str) -> UuiWarning:
+    return UuiWarning(
+        "extended-ascii",
+        f"octets 128-255 that are not UTF-8 ({choice}): RC-UUIFMT warns this "
+        "can break Genesys' decoding; send such data with ascii encoding",
+    )
+
+
+_EXTENDED_ASCII = {choice: _extended_ascii_warning(choice) for choice in get_args(ExtendedAscii)}
+
 
 @dataclass(frozen=True, slots=True)
 class ReferTarget:
@@ -193,9 +228,9 @@ def encode(
     are the optional RFC 7433 §4.1 parameters, appended after ``encoding``. ``pd`` is ignored by
     ``x-User-to-User`` (no PD there) but still validated. Raises :class:`UuiError`.
     """
-    if header_type not in get_args(HeaderType):
+    if header_type not in _HEADER_TYPES:
         raise UuiError(f"unknown UUI header type {header_type!r}")
-    if encoding not in get_args(Encoding):
+    if encoding not in _ENCODINGS:
         raise UuiError(f"unknown UUI encoding {encoding!r} (hex or ascii)")
     pd_hex = _check_pd(pd)
     octets = _to_octets(data)
@@ -310,21 +345,22 @@ def _decode_pairs(pairs: Iterable[tuple[str, str]], policy: UuiPolicy) -> UuiDec
     for name, value in pairs:
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError("header names and values must be str")
-        kind = _KINDS.get(name.strip().lower())
+        written = name.strip()
+        kind = _KINDS.get(written.lower())
         if kind is None:
             continue
-        if name.strip() != kind:
+        if written != kind:
             if policy.exact_header_case:
                 notes.append(UuiWarning("ignored-case", f"{name!r} ignored: not spelled {kind!r} (policy)"))
                 continue
             hint = f"{name!r} is not {kind!r}: a case rewrite once broke Genesys (§5.2, Kore)"
             notes.append(UuiWarning("header-case", hint))
-        found[kind].extend((name.strip(), v) for v in _split_values(value))
+        found[kind].extend([(written, v) for v in _split_values(value)])
     chosen = found[UUI_HEADER] or found[X_UUI_HEADER]
     if found[UUI_HEADER] and found[X_UUI_HEADER]:
         notes.append(UuiWarning("x-ignored", "User-to-User takes precedence; x-User-to-User ignored (§5.2)"))
     if not chosen:
-        return UuiDecode(warnings=tuple(notes))
+        return UuiDecode(warnings=tuple(notes)) if notes else _NO_UUI
     if len(chosen) > 1:
         same = len({v.strip() for _n, v in chosen}) == 1
         code = "duplicate" if same else "multiple-different"
@@ -363,20 +399,21 @@ class _Draft:
     data: bytes | None = None
 
     def finish(self, text: str | None) -> UuiDecode:
-        return UuiDecode(
-            self.header_name,
-            self.header_type,
-            self.value,
-            self.encoding,
-            self.encoding_defaulted,
-            self.pd,
-            self.purpose,
-            self.content,
-            self.raw,
-            self.data,
-            text,
-            tuple(self.warnings),
-        )
+        """``UuiDecode(...)`` of the draft, built through the slot descriptors (see ``_new``)."""
+        decoded: UuiDecode = _new(UuiDecode)
+        _set_header_name(decoded, self.header_name)
+        _set_header_type(decoded, self.header_type)
+        _set_value(decoded, self.value)
+        _set_encoding(decoded, self.encoding)
+        _set_encoding_defaulted(decoded, self.encoding_defaulted)
+        _set_pd(decoded, self.pd)
+        _set_purpose(decoded, self.purpose)
+        _set_content(decoded, self.content)
+        _set_raw(decoded, self.raw)
+        _set_data(decoded, self.data)
+        _set_text(decoded, text)
+        _set_warnings(decoded, tuple(self.warnings))
+        return decoded
 
 
 class _Discard(Exception):
@@ -399,7 +436,7 @@ def _decode_value(kind: str, name: str, value: str, policy: UuiPolicy, notes: li
             draft.header_type = "User-to-User;pd" if "pd" in params else "User-to-User"
         if encoding is None:  # §5.2: no encoding parameter => hex assumed
             draft.encoding, draft.encoding_defaulted = "hex", True
-            notes.append(UuiWarning("missing-encoding", "no encoding parameter: hex assumed (§5.2)"))
+            notes.append(_MISSING_ENCODING)
         else:
             draft.encoding = encoding.lower()
         draft.raw = _payload(data_text, draft.encoding)
@@ -435,7 +472,7 @@ def _split_uui_value(value: str, draft: _Draft) -> tuple[str, dict[str, str | No
 def _payload(data_text: str, encoding: str) -> bytes:
     """Octets carried by uui-data; data that does not match its encoding yields nothing (§5.2)."""
     if encoding == "hex":
-        if not set(data_text) <= _HEX_DIGITS:
+        if _HEX_DATA.fullmatch(data_text) is None:
             raise _Discard("bad-hex", f"{data_text[:40]!r} is not hex data (§5.2: no data is passed)")
         if len(data_text) % 2:
             raise _Discard("odd-length-hex", f"{len(data_text)} hex digits is not a whole number of octets")
@@ -478,31 +515,28 @@ def _strip_pd(draft: _Draft, pd_param: str | None) -> bytes:
 
 def _octets_to_text(octets: bytes, policy: UuiPolicy, notes: list[UuiWarning]) -> str | None:
     """Octets → ``Call.UUIData``: ASCII as documented; UTF-8 (INFERRED); else the extended-ASCII policy."""
-    try:
+    if octets.isascii():  # the documented case, told without raising
         text = octets.decode("ascii")
-    except UnicodeDecodeError:
+    else:
         try:
             text = octets.decode("utf-8")
-            notes.append(UuiWarning("non-ascii", "non-ASCII data decoded as UTF-8 (INFERRED, §5.2)"))
+            notes.append(_NON_ASCII)
         except UnicodeDecodeError:
-            notes.append(
-                UuiWarning(
-                    "extended-ascii",
-                    f"octets 128-255 that are not UTF-8 ({policy.extended_ascii}): RC-UUIFMT warns this "
-                    "can break Genesys' decoding; send such data with ascii encoding",
-                )
-            )
+            choice = policy.extended_ascii
+            notes.append(_EXTENDED_ASCII.get(choice) or _extended_ascii_warning(choice))
             if policy.extended_ascii == "discard":
                 return None
             text = octets.decode("latin-1" if policy.extended_ascii == "latin-1" else "utf-8", "replace")
-    if any(b < 0x20 or b == 0x7F for b in octets):
-        notes.append(UuiWarning("control-chars", "data holds control characters (octets 0-31 or 127)"))
+    if _CONTROL_OCTET.search(octets) is not None:
+        notes.append(_CONTROL_CHARS)
     if len(text) > _LONG_UUI:
         notes.append(UuiWarning("long", f"{len(text)} characters: best practice is <= {_LONG_UUI}"))
     return text
 
 
 def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    if '"' not in text:  # no quoted-string: every separator splits (the loop below would agree)
+        return text.split(sep)
     parts: list[str] = []
     start, i, in_quote = 0, 0, False
     while i < len(text):
@@ -524,6 +558,10 @@ def _split_outside_quotes(text: str, sep: str) -> list[str]:
 # ------------------------------------------------------------------------------------------ Refer-To
 
 
+_UUI_HNAME = escape(UUI_HEADER, HEADER_SAFE)
+_UUI_HEX_SUFFIX = escape(";encoding=hex", HEADER_SAFE)
+
+
 def refer_to(
     number: str,
     *,
@@ -540,11 +578,44 @@ def refer_to(
     if not isinstance(number, str) or not number:
         raise UuiError("the take-back number must be a non-empty string")
     pd_hex = _check_pd(pd)
-    headers: dict[str, str] = {}
-    if uui is not None:
-        _name, value = encode(uui, header_type="User-to-User", encoding="hex", pd=pd_hex)
-        headers[UUI_HEADER] = value
     bare_host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if uui is None:
+        base = _checked_sip_uri(number, bare_host, False)
+        if base is not None:
+            return f"<{base}>"
+        return _refer_to_checked(number, host, bare_host, {})
+    # What encode(uui, header_type="User-to-User", encoding="hex", pd=pd_hex) returns, written as a URI
+    # header (RFC 3261 §19.1.1): escaping works character by character and hex digits are safe, so only
+    # the constant ";encoding=hex" needs it (done once, by sip.uri, in _UUI_HEX_SUFFIX).
+    hex_data = pd_hex + _to_octets(uui).hex()
+    base = _checked_sip_uri(number, bare_host, True)
+    if base is not None:
+        return f"<{base}?{_UUI_HNAME}={hex_data}{_UUI_HEX_SUFFIX}>"
+    return _refer_to_checked(number, host, bare_host, {UUI_HEADER: hex_data + ";encoding=hex"})
+
+
+@lru_cache(maxsize=256)
+def _checked_sip_uri(number: str, bare_host: str, with_uui: bool) -> str | None:
+    """``sip:NUMBER@HOST`` as sip.uri writes it, or None when it does not read back as that user and host.
+
+    A pure function of per-configuration values (the take-back number and host), so it is memoised: the
+    Refer-To of every call then costs no URI build and no re-parse. The check is made with a URI header
+    part like the real one when ``with_uui`` (its hex digits cannot change how user and host parse);
+    on None the caller takes the general path, which raises the precise error.
+    """
+    text = str(SipUri("sip", number, None, bare_host, None, {}, {}))
+    probe = f"{text}?{_UUI_HNAME}=00{_UUI_HEX_SUFFIX}" if with_uui else text
+    try:
+        back = parse_uri(probe)
+    except SipParseError:
+        return None
+    if not isinstance(back, SipUri) or back.user != number or back.host != bare_host:
+        return None
+    return text
+
+
+def _refer_to_checked(number: str, host: str, bare_host: str, headers: dict[str, str]) -> str:
+    """The general path of :func:`refer_to`: build the URI, then check that it reads back as meant."""
     uri = SipUri("sip", number, None, bare_host, None, {}, headers)
     text = str(uri)
     # Escaping is sip.uri's job; this guard makes sure what we emit reads back as what we meant.

@@ -84,6 +84,8 @@ class Decision:
 
     @classmethod
     def accept(cls, *, auth: str = "off", username: str | None = None) -> Decision:
+        if cls is Decision and auth == "off" and username is None:
+            return _ACCEPTED  # every INVITE without Digest: one frozen value serves them all
         return cls(Verdict.ACCEPT, "ok", auth=auth, username=username)
 
     @classmethod
@@ -103,6 +105,9 @@ class Decision:
         username: str | None = None,
     ) -> Decision:
         return cls(Verdict.RESPOND, reason, status, phrase, headers, detail, auth, username)
+
+
+_ACCEPTED = Decision(Verdict.ACCEPT, "ok")
 
 
 # ----------------------------------------------------------------------------------------------- IP ACL

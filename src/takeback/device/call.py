@@ -106,14 +106,25 @@ def user_of(uri: object) -> str | None:
     return uri.user if isinstance(uri, SipUri) else None
 
 
-def uui_header_text(invite: Request) -> str | None:
+_UUI_NAMES = frozenset({UUI_HEADER.lower(), X_UUI_HEADER.lower()})
+
+
+def uui_header_lines(invite: Request) -> list[tuple[str, str]]:
+    """The INVITE's UUI header lines in order, ``(name as written, value)``: what :func:`decode_uui` reads
+    (it ignores every other line) and what :func:`uui_header_text` shows, collected once per INVITE."""
+    headers = invite.headers
+    if UUI_HEADER not in headers and X_UUI_HEADER not in headers:  # an index lookup, no list of lines
+        return []
+    return [(name, value) for name, value in headers.items_as_written() if name.lower() in _UUI_NAMES]
+
+
+def uui_header_text(invite: Request, lines: list[tuple[str, str]] | None = None) -> str | None:
     """The UUI header(s) as received, ``Name: value`` per line, the name spelt as the peer spelt it (a
     case rewrite of the header name is a known Genesys interop failure, GENESYS.md §5.2: keep the
-    evidence)."""
-    wanted = {UUI_HEADER.lower(), X_UUI_HEADER.lower()}
-    written = invite.headers.items_as_written()
-    lines = [f"{name}: {value}" for name, value in written if name.lower() in wanted]
-    return "\n".join(lines) or None
+    evidence). ``lines``: :func:`uui_header_lines` of the INVITE, when the caller has them already."""
+    if lines is None:
+        lines = uui_header_lines(invite)
+    return "\n".join([f"{name}: {value}" for name, value in lines]) or None
 
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, UPDATE, INFO"
@@ -197,6 +208,8 @@ class Call:
 
     async def wait_ended(self, timeout: float | None = None) -> str | None:
         """The end reason once the call is over (None if ``timeout`` passed first)."""
+        if self.end_reason is not None:  # over already (the usual case when the server finishes a call)
+            return self.end_reason
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._ended.wait()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -73,7 +74,31 @@ class RecordsError(RuntimeError):
     """The records database cannot be used (newer schema, not a database, not writable)."""
 
 
-_Op = tuple[str, tuple[Any, ...]] | concurrent.futures.Future[None] | object
+class _LoopBarrier:
+    """A barrier awaited on an event loop: resolved there, by one ``call_soon_threadsafe`` per batch.
+
+    Every completed call awaits one, so it avoids what :func:`asyncio.wrap_future` of a
+    ``concurrent.futures.Future`` costs the loop (a lock and condition per barrier, chained callbacks)."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        self.loop = loop
+        self.future = future
+
+
+def _resolve_waiters(futures: list[asyncio.Future[None]], error: str | None) -> None:
+    """On the loop: the writer committed (``error`` None) or failed to commit what these waited for."""
+    for future in futures:
+        if future.done():  # the waiting task was cancelled
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(RecordsError(error))
+
+
+_Op = tuple[str, tuple[Any, ...]] | concurrent.futures.Future[None] | _LoopBarrier | object
 
 
 class CallRecords:
@@ -158,7 +183,10 @@ class CallRecords:
 
     async def barrier(self) -> None:
         """Wait (without blocking the loop) until every change queued so far is committed."""
-        await asyncio.wrap_future(self.barrier_future())
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._put(_LoopBarrier(loop, future))
+        await future
 
     def flush(self, timeout: float | None = 10.0) -> None:
         """Blocking barrier, for code outside an event loop."""
@@ -205,13 +233,15 @@ class CallRecords:
                     self.failed += 1
         if error is not None:
             self.last_error = error
+        failure = None if error is None else f"records write failed: {error}"
         for barrier in barriers:
             if barrier.cancelled():
                 continue
-            if error is None:
+            if failure is None:
                 barrier.set_result(None)
             else:
-                barrier.set_exception(RecordsError(f"records write failed: {error}"))
+                barrier.set_exception(RecordsError(failure))
+        _wake_loops([op for op in batch if isinstance(op, _LoopBarrier)], failure)
         return not any(op is _STOP for op in batch)
 
     def _commit(self, connection: sqlite3.Connection, changes: list[tuple[str, tuple[Any, ...]]]) -> None:
@@ -237,6 +267,16 @@ class CallRecords:
         with _reader(self.path) as connection:
             rows = connection.execute("SELECT * FROM calls WHERE call_id=? ORDER BY id", (call_id,))
             return [dict(row) for row in rows]
+
+
+def _wake_loops(waiters: list[_LoopBarrier], failure: str | None) -> None:
+    """Resolve the loop barriers of a batch: one thread-safe call per loop (in practice one loop)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for waiter in waiters:
+        by_loop.setdefault(waiter.loop, []).append(waiter.future)
+    for loop, futures in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting any more
+            loop.call_soon_threadsafe(_resolve_waiters, futures, failure)
 
 
 # The statements per tuple of column names, in keyword order: a call makes the same few changes every time,

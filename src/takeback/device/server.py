@@ -37,7 +37,7 @@ from takeback.sip import Request
 from takeback.uui import decode_uui
 
 from .access import AccessPolicy, Decision, LogOnce, Verdict, dnis_of
-from .call import ALLOW, Call, CallServices, user_of, uui_header_text
+from .call import ALLOW, Call, CallServices, user_of, uui_header_lines, uui_header_text
 from .config import DeviceConfig
 from .edge import DeviceUserAgent
 from .errors import CallEnded
@@ -405,6 +405,7 @@ class DeviceServer:
 
     def _invite_fields(self, invite: Request, peer: Peer, now: float) -> dict[str, Any]:
         cnv = invite.headers.get("x-inin-cnv")
+        uui_lines = uui_header_lines(invite)
         return {
             "conversation_id": cnv.strip() if cnv else None,
             "caller": user_of(invite.from_.uri),
@@ -412,8 +413,8 @@ class DeviceServer:
             "source_ip": peer.host,
             "source_port": peer.port,
             "transport": peer.transport,
-            "uui_in_raw": uui_header_text(invite),
-            "uui_in": decode_uui(invite.headers).text,
+            "uui_in_raw": uui_header_text(invite, uui_lines),
+            "uui_in": decode_uui(uui_lines).text,  # the same as decoding all the headers: it reads these
             "invite_at": now,
         }
 

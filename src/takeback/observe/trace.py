@@ -358,13 +358,19 @@ class SipTrace:
 
 
 class PartyRecorder:
-    """``trace.record`` with the party filled in; what a transport layer is handed."""
+    """``trace.record`` with the party filled in; what a transport layer is handed.
 
-    __slots__ = ("party", "trace")
+    ``note(direction, transport, src, dst, data, *, timestamp=None)`` is :meth:`SipTrace.note` with the
+    party filled in: the transport's per-message call, so it is the trace's own method with the party
+    bound (a ``functools.partial``) rather than one more Python frame per SIP message.
+    """
+
+    __slots__ = ("note", "party", "trace")
 
     def __init__(self, trace: SipTrace, party: str) -> None:
         self.trace = trace
         self.party = party
+        self.note: Callable[..., None] = partial(trace.note, party=party)
 
     def record(
         self,
@@ -377,19 +383,6 @@ class PartyRecorder:
         timestamp: float | None = None,
     ) -> TraceEntry | None:
         return self.trace.record(direction, transport, src, dst, data, party=self.party, timestamp=timestamp)
-
-    def note(
-        self,
-        direction: Direction,
-        transport: str,
-        src: Any,
-        dst: Any,
-        data: bytes | bytearray | memoryview,
-        *,
-        timestamp: float | None = None,
-    ) -> None:
-        """:meth:`SipTrace.note` with the party filled in (the transport's per-message call)."""
-        self.trace.note(direction, transport, src, dst, data, party=self.party, timestamp=timestamp)
 
 
 def merge_entries(*sources: Iterable[TraceEntry]) -> list[TraceEntry]:
