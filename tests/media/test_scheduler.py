@@ -98,3 +98,37 @@ def test_invalid_configuration() -> None:
         MediaScheduler(tick_ms=0)
     with pytest.raises(ValueError):
         MediaScheduler(max_catch_up=0)
+
+
+class Changer(Recorder):
+    """On its first tick, removes one client and adds another: membership edits made during a pass."""
+
+    def __init__(self, name: str, log: list[tuple[str, int]], scheduler: MediaScheduler) -> None:
+        super().__init__(name, log)
+        self.scheduler = scheduler
+        self.leaving = Recorder("leaving", log)
+        self.joining = Recorder("joining", log)
+        self.changed_at: int | None = None
+
+    def on_tick(self, tick: int) -> None:
+        super().on_tick(tick)
+        if self.changed_at is None:
+            self.changed_at = tick
+            self.scheduler.remove(self.leaving)
+            self.scheduler.add(self.joining)
+
+
+async def test_membership_changed_during_a_pass_applies_from_the_next_one(scheduler: MediaScheduler) -> None:
+    log: list[tuple[str, int]] = []
+    changer = Changer("changer", log, scheduler)
+    scheduler.add(changer)
+    scheduler.add(changer.leaving)
+    await within(scheduler.wait_ticks(4))
+    first = changer.changed_at
+    assert first is not None
+    assert ("leaving", first) in log  # the pass that removed it had already started: still served
+    assert not [t for name, t in log if name == "leaving" and t > first]
+    joined = sorted(t for name, t in log if name == "joining")
+    next_pass = min(t for name, t in log if name == "changer" and t > first)  # ticks may be skipped
+    assert joined and joined[0] == next_pass  # not in the pass that added it, from the next one on
+    assert len(scheduler) == 2
