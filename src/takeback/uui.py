@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import get_args
 
+from ._frozen import trusted_builder
 from .sip import Headers, SipParseError, SipUri, TelUri, parse_name_addr, parse_uri
 from .sip.params import unquote
 from .sip.uri import HEADER_SAFE, escape, unescape
@@ -92,14 +93,7 @@ _LONG_UUI = 128  # RC-UUIOV best practice: some systems drop longer data
 # Decoding runs for every INVITE, and a frozen dataclass ``__init__`` costs about a microsecond per field:
 # the result is built through its slot descriptors instead (same object, field for field), and the
 # warnings whose text never varies are built once (they are frozen values, so sharing them is safe).
-_new = object.__new__
-_set_header_name, _set_header_type, _set_value, _set_encoding, _set_encoding_defaulted, _set_pd = (
-    UuiDecode.__dict__[name].__set__
-    for name in ("header_name", "header_type", "value", "encoding", "encoding_defaulted", "pd")
-)
-_set_purpose, _set_content, _set_raw, _set_data, _set_text, _set_warnings = (
-    UuiDecode.__dict__[name].__set__ for name in ("purpose", "content", "raw", "data", "text", "warnings")
-)
+_decode_result = trusted_builder(UuiDecode)  # fields in declaration order, as UuiDecode(...)
 
 
 _NO_UUI = UuiDecode()
@@ -308,21 +302,11 @@ class _Draft:
     data: bytes | None = None
 
     def finish(self, text: str | None) -> UuiDecode:
-        """``UuiDecode(...)`` of the draft, built through the slot descriptors (see ``_new``)."""
-        decoded: UuiDecode = _new(UuiDecode)
-        _set_header_name(decoded, self.header_name)
-        _set_header_type(decoded, self.header_type)
-        _set_value(decoded, self.value)
-        _set_encoding(decoded, self.encoding)
-        _set_encoding_defaulted(decoded, self.encoding_defaulted)
-        _set_pd(decoded, self.pd)
-        _set_purpose(decoded, self.purpose)
-        _set_content(decoded, self.content)
-        _set_raw(decoded, self.raw)
-        _set_data(decoded, self.data)
-        _set_text(decoded, text)
-        _set_warnings(decoded, tuple(self.warnings))
-        return decoded
+        """``UuiDecode(...)`` of the draft, built from its already-checked parts (``trusted_builder``)."""
+        return _decode_result(
+            self.header_name, self.header_type, self.value, self.encoding, self.encoding_defaulted,
+            self.pd, self.purpose, self.content, self.raw, self.data, text, tuple(self.warnings),
+        )  # fmt: skip
 
 
 class _Discard(Exception):

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
+from takeback._frozen import slot_setters, trusted_builder
 from takeback.sdp.errors import SdpParseError
 
 __all__ = [
@@ -60,35 +59,6 @@ _TOKEN = TOKEN_PATTERN
 _ORIGIN_IP4 = re.compile(rf"(\S+) (\S+) ([0-9]{{1,64}}) (\S+) (IP4) ({_OCTET}(?:\.{_OCTET}){{3}})")
 _CONNECTION_IP4 = re.compile(rf"({_TOKEN}) (IP4) ({_OCTET}(?:\.{_OCTET}){{3}})")
 _MEDIA_LINE = re.compile(rf"({_TOKEN}) ([0-9]{{1,5}}) ({_TOKEN}(?:/{_TOKEN})*)((?: {_TOKEN})+)")
-
-_T = TypeVar("_T")
-
-
-def slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """The setters of a slotted dataclass's fields, in declaration order: the slots' own descriptors, which a
-    frozen dataclass's ``__setattr__`` does not stand in front of. For ``trusted_builder`` and the loops that
-    build a dozen lines per description (one C call per field instead of a Python call per object)."""
-    return tuple(cls.__dict__[item.name].__set__ for item in fields(cls))
-
-
-def trusted_builder(cls: type[_T]) -> Callable[..., _T]:
-    """A constructor for the frozen, slotted dataclass ``cls`` that skips ``__post_init__``.
-
-    Only for instances made from parts that were validated already (pieces of a parsed offer, our own
-    configuration): validating once instead of at every step is what keeps offer/answer cheap per call.
-    The builder takes every field, ``init=False`` ones included, in declaration order.
-    """
-    # Generated like the dataclass's own ``__init__``, one setter call per field with no loop (a loop costs
-    # as much as the checks it skips): ``def build(v0, v1): made = new(cls); set0(made, v0); ...``.
-    setters = slot_setters(cls)
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    namespace.update((f"set{index}", setter) for index, setter in enumerate(setters))
-    arguments = ", ".join(f"v{index}" for index in range(len(setters)))
-    body = "".join(f"    set{index}(made, v{index})\n" for index in range(len(setters)))
-    exec(f"def build({arguments}):\n    made = new(cls)\n{body}    return made\n", namespace)
-    build: Callable[..., _T] = namespace["build"]
-    build.__qualname__ = build.__name__ = f"trusted_{cls.__name__}"
-    return build
 
 
 def is_token(text: str) -> bool:
