@@ -53,12 +53,9 @@ class DeviceUserAgent(UserAgent):
 
     def message_received(self, message: Request | Response, peer: Peer) -> None:
         if isinstance(message, Request):
-            # Every request passes here: the common answers (source allowed, not shedding) are read
-            # inline, and the full checks run only when one of them says otherwise.
-            if not self.policy.acl.allows(peer.host) and self._dropped(peer):
+            if self._dropped(peer):
                 return
-            overload = self.overload
-            if overload is not None and overload.state.shedding and self._shed(message, peer):
+            if self._shed(message, peer):
                 return
         super().message_received(message, peer)
 
