@@ -337,22 +337,26 @@ class Headers:
         key, optionally behind a ``kind:`` prefix (``cseq``, ``top:via``, ``name-addrs:contact`` …). The
         values of other headers stay valid, so adding Refer-To to a request keeps its parsed CSeq."""
         typed = self.typed
+        if key not in "\n".join(typed):
+            return  # no cached name even contains the key (one C-level scan): nothing can be stale
         for stale in [name for name in typed if name.rpartition(":")[2] == key]:
             del typed[stale]
 
     def add(self, name: str, value: str) -> None:
         """Append a header line (after any existing ones of the same name)."""
         _check_field(name, value)
-        self._append(name, " " + value, header_key(name))
+        self._append(name, " " + value, _KEYS.get(name) or _slow_key(name))
 
     def _add_trusted(self, name: str, value: str) -> None:
         """:meth:`add` for a field the core built itself from checked parts (no validation)."""
-        self._append(name, " " + value, header_key(name))
+        self._append(name, " " + value, _KEYS.get(name) or _slow_key(name))
 
     def _append(self, name: str, raw: str, key: str) -> None:
         # The index stays valid (an appended line is never the first of its name if one exists), so a
         # response built line by line is indexed once, not once per line.
-        keys = self.keys
+        keys = self._keys
+        if keys is None:
+            keys = self.keys
         self._fields.append((name, ":", raw))
         keys.append(key)
         first = self._first
@@ -496,6 +500,20 @@ class Headers:
         if keys.count("content-length") > 1:
             lines = [line for i, line in enumerate(lines) if i == at or keys[i] != "content-length"]
         return lines
+
+    def text_with_length(self, content_length: int) -> str:
+        """``"\\r\\n".join(self.lines_with_length(content_length))``, what ``bytes()`` of a message
+        writes; the common cases (Content-Length true already, or missing from a message we built) skip
+        the intermediate list."""
+        fields = self._fields
+        first = self._first
+        raw = (first if first is not None else self.index()).get("content-length")
+        if fields and not self._dups:
+            if raw is None:
+                return "\r\n".join(map("".join, fields)) + f"\r\nContent-Length: {content_length}"
+            if raw.strip(" \t") == str(content_length):
+                return "\r\n".join(map("".join, fields))
+        return "\r\n".join(self.lines_with_length(content_length))
 
     def serialize_into(self, out: list[str], content_length: int) -> None:
         """Append ``Name: value\\r\\n`` lines, writing the true Content-Length (added if missing)."""

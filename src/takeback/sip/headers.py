@@ -118,12 +118,18 @@ class Via(_HasParams):
     @property
     def has_rport(self) -> bool:
         """RFC 3581 §3: the client asked for symmetric response routing (``rport`` flag present)."""
-        return has_param(self.params, "rport")
+        params = self.params
+        return "rport" in params or has_param(params, "rport")
 
     @property
     def rport(self) -> int | None:
         """RFC 3581 §4: the source port filled in by the server, or ``None`` (absent or bare flag)."""
-        return self.int_param("rport")
+        # int_param("rport") inlined: read for every request received and every response sent.
+        params = self.params
+        raw = params.get("rport")
+        if raw is None and "rport" not in params:
+            raw = lookup_param(params, "rport")
+        return int(raw) if raw and raw.isdigit() and raw.isascii() else None
 
     @property
     def maddr(self) -> str | None:

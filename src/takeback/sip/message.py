@@ -307,9 +307,9 @@ class Message(ABC):
     def __bytes__(self) -> bytes:
         """The wire form, with a Content-Length that matches ``body`` (RFC 3261 §20.14)."""
         body = self.body
-        lines = self.headers.lines_with_length(len(body))
-        text = self.start_line() + "\r\n" + "\r\n".join(lines) + "\r\n\r\n"
-        return text.encode("utf-8", "surrogateescape") + body
+        text = f"{self.start_line()}\r\n{self.headers.text_with_length(len(body))}\r\n\r\n"  # one join
+        head = text.encode("utf-8", "surrogateescape")
+        return head + body if body else head
 
 
 class Request(Message):

@@ -182,7 +182,7 @@ def format_params(params: Params) -> str:
     """The inverse of :func:`parse_params`: ``;name=value`` / ``;flag`` in order."""
     if not params:
         return ""
-    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+    return "".join([f";{k}" if v is None else f";{k}={v}" for k, v in params.items()])
 
 
 def lookup_param(params: Params, name: str) -> str | None:
@@ -191,6 +191,8 @@ def lookup_param(params: Params, name: str) -> str | None:
     if value is not None or name in params:
         return value
     lname = name.lower()
+    if lname not in map(str.lower, params):
+        return None  # the usual miss (``maddr``, ``received``): one C-level scan, no Python loop
     for key, val in params.items():
         if key.lower() == lname:
             return val
@@ -200,5 +202,4 @@ def lookup_param(params: Params, name: str) -> str | None:
 def has_param(params: Params, name: str) -> bool:
     if name in params:
         return True
-    lname = name.lower()
-    return any(key.lower() == lname for key in params)
+    return name.lower() in map(str.lower, params)
