@@ -505,3 +505,21 @@ def test_rejected_and_timed_out_calls_leave_nothing():
     pair.run_out()
     assert pair.all("a", TransactionTimedOut)
     pair.assert_clean()
+
+
+@pytest.mark.parametrize("method", ["REFER", "INFO", "NOTIFY", "BYE", "X-CUSTOM"])
+def test_typed_via_and_cseq_noted_on_built_requests_are_what_parsing_gives(method):
+    """core.create_request caches the top Via and CSeq it wrote; they must equal a fresh parse."""
+    from takeback.sip import parse_message
+    from takeback.sip.headers import parse_cseq, parse_via
+
+    from .test_dialog import call
+
+    pair = Pair("UDP")
+    uac, _uas = call(pair)
+    request = pair.a.create_request(uac, method, headers=[("Refer-To", "<sip:x@y>")])
+    pair.a.prepare_request(request, uac.next_hop())  # adds User-Agent: the noted values survive it
+    headers = request.headers
+    assert request.top_via == parse_via(headers.get("Via"))
+    assert request.cseq == parse_cseq(headers.get("CSeq"))
+    assert parse_message(bytes(request)).top_via == request.top_via

@@ -341,3 +341,18 @@ def test_dialog_repr_and_parse_of_uas_dialog():
     options = pair.b.create_request(uas, "OPTIONS")
     pair.b.prepare_request(options, uas.next_hop())
     assert parse_message(bytes(options)).headers.get("Max-Forwards") == "70"
+
+
+def test_in_dialog_request_headers_are_what_the_checked_constructor_builds():
+    from takeback.sip.message import Headers
+
+    pair = Pair("UDP")
+    uac, _uas = call(pair)
+    via = "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKx;rport"
+    request = uac.create_request("INFO", contact="<sip:a@h>", via=via)
+    fields = request.headers.items_as_written()
+    assert request.headers == Headers(fields)
+    assert request.headers.keys == Headers(fields).keys
+    assert bytes(request).startswith(f"INFO {uac.remote_target} SIP/2.0\r\nVia: {via}\r\n".encode())
+    with pytest.raises(ValueError, match="line break"):
+        uac.create_request("INFO", via=via + "\r\nX-Injected: 1")

@@ -441,3 +441,22 @@ def test_cancelled_invite_without_final_response_ends_after_64_t1():
     assert tx.state is TxState.PROCEEDING
     pair.advance(0.2)
     assert pair.all("a", TransactionTimedOut)[0].tx is tx
+
+
+def test_plans_run_every_table_action_in_table_order():
+    """The regrouped plans (clear, others, pass, starts) replay each table entry's actions in order."""
+    from takeback.sip._tx_tables import START_TIMER
+    from takeback.sip.transaction import _INITIAL_PLANS, _PLANS
+
+    def replay(plan):
+        clear, others, _passed, starts = plan
+        inverse = {timer: action for action, timer in START_TIMER.items()}
+        return (TxAction.CLEAR_TIMERS,) * clear + others + tuple(inverse[t] for t in starts)
+
+    for kind, table in TABLES.items():
+        for key, (new_state, actions) in table.items():
+            plan_state, plan = _PLANS[kind][key]
+            assert plan_state is new_state
+            assert replay(plan) == tuple(a for a in actions if a is not TxAction.PASS)
+            assert plan[2] == (TxAction.PASS in actions)
+        assert replay(_INITIAL_PLANS[kind]) == INITIAL[kind][1]

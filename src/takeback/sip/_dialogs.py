@@ -305,9 +305,12 @@ class DialogLayer:
 
     # ------------------------------------------------------------------ in-dialog requests
 
-    def on_request(self, request: Request, tx: ServerTransaction, peer: Peer, now: float) -> None:
-        """A request with a To tag (§12.2.2)."""
-        to_tag = request.to.tag or ""
+    def on_request(
+        self, request: Request, tx: ServerTransaction, peer: Peer, now: float, to_tag: str | None = None
+    ) -> None:
+        """A request with a To tag (§12.2.2); ``to_tag``: that tag, when the caller has read it already."""
+        if to_tag is None:
+            to_tag = request.to.tag or ""
         dialog = self.dialogs.get(DialogId(request.call_id, to_tag, request.from_.tag or ""))
         method = request.method
         if dialog is None or not self._accepts(dialog, method):

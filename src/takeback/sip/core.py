@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from ._dialogs import DialogLayer
 from ._refer import ReferLayer
-from ._tx_tables import TxAction, TxKind
+from ._tx_tables import TxAction, TxKind, TxState
 from .dialog import TARGET_REFRESH, Dialog, DialogId
 from .errors import SipParseError, TransactionError
 from .events import (
@@ -28,7 +28,8 @@ from .events import (
     TransactionTimedOut,
     TransportFailed,
 )
-from .ids import IdGenerator
+from .headers import KNOWN_METHODS, CSeq, Via, parse_via, via_with_params
+from .ids import MAGIC_COOKIE, IdGenerator
 from .message import Headers, Request, Response
 from .parser import parse_message
 from .peer import LocalEndpoint, Peer, response_destination, stamp_received
@@ -44,12 +45,16 @@ from .transaction import (
     Transaction,
     client_key,
     server_key,
+    timer_durations,
 )
 
 __all__ = ["CoreConfig", "LocalEndpoint", "Peer", "SipCore"]
 
 _NEEDS_CONTACT = frozenset({"INVITE", "SUBSCRIBE", "REFER", "NOTIFY", "UPDATE"})
 _SESSION_METHODS = frozenset({"INVITE", "UPDATE"})
+#: What a CRLF keep-alive (RFC 5626 §4.4.1) is made of.
+_KEEPALIVE_CHARS = b"\r\n \t\x00"
+_KEEPALIVE_BYTES = frozenset(_KEEPALIVE_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +84,21 @@ class SipCore:
         if not config.endpoints:
             raise ValueError("CoreConfig needs at least one LocalEndpoint")
         self.config = config
-        self.timer_values = TimerValues(config.t1, config.t2, config.t4)
+        self.timer_values = values = TimerValues(config.t1, config.t2, config.t4)
         self.timer_100_trying = config.timer_100_trying
         self.timer_c = config.timer_c
+        self.tx_durations = (
+            timer_durations(values, config.timer_100_trying, config.timer_c, reliable=False),
+            timer_durations(values, config.timer_100_trying, config.timer_c, reliable=True),
+        )
         self.ids = IdGenerator(rng)
-        self._timers = TimerHeap()
+        self._timers = self.timer_heap = TimerHeap()
         self._events: deque[Event] = deque()
+        # The host interface the layers call a dozen times per call: the heap's and the queue's own
+        # methods, bound once (a wrapper method would add a Python call to each use).
+        self.schedule: Callable[[float, TimerCallback], TimerEntry] = self._timers.schedule
+        self.cancel_timer: Callable[[TimerEntry | None], None] = self._timers.cancel
+        self.emit: Callable[[Event], None] = self._events.append
         self._outgoing: list[tuple[bytes, Peer]] = []
         self._client_txs: dict[ClientKey, ClientTransaction] = {}
         self._server_txs: dict[ServerKey, ServerTransaction] = {}
@@ -92,6 +106,7 @@ class SipCore:
         for endpoint in config.endpoints:
             self._endpoints.setdefault(endpoint.transport.upper(), endpoint)
         self._contacts: dict[str, str] = {}
+        self._via_templates: dict[str, Via] = {}
         self._supported = frozenset(tok.lower() for tok in config.supported)
         self.dialog_layer = DialogLayer(self)
         self.refer_layer = ReferLayer(self)
@@ -118,15 +133,6 @@ class SipCore:
 
     def transmit(self, data: bytes, peer: Peer) -> None:
         self._outgoing.append((data, peer))
-
-    def schedule(self, deadline: float, callback: TimerCallback) -> TimerEntry:
-        return self._timers.schedule(deadline, callback)
-
-    def cancel_timer(self, entry: TimerEntry | None) -> None:
-        self._timers.cancel(entry)
-
-    def emit(self, event: Event) -> None:
-        self._events.append(event)
 
     def on_tx_terminated(self, tx: Transaction) -> None:
         if isinstance(tx, ClientTransaction):
@@ -162,8 +168,8 @@ class SipCore:
 
     def receive_datagram(self, data: bytes, peer: Peer, now: float) -> None:
         """A UDP datagram. CRLF keep-alives (RFC 5626 §4.4.1) are ignored."""
-        if not data.strip(b"\r\n \t\x00"):
-            return
+        if not data or (data[0] in _KEEPALIVE_BYTES and not data.strip(_KEEPALIVE_CHARS)):
+            return  # (the strip, a copy of the datagram, only for what starts like a keep-alive)
         try:
             message = parse_message(data)
         except SipParseError as exc:
@@ -253,8 +259,8 @@ class SipCore:
             self._on_cancel(tx, now)
         elif self._rejected(tx, now):
             return
-        elif request.to.tag is not None:
-            self.dialog_layer.on_request(request, tx, peer, now)
+        elif (to_tag := request.to.tag) is not None:
+            self.dialog_layer.on_request(request, tx, peer, now, to_tag)
         elif method == "BYE":
             self.respond(tx, 481, now=now)
         else:
@@ -264,7 +270,8 @@ class SipCore:
         """UAS checks that need no TU (§8.2.2.3 Require → 420; RFC 4028 §8 Session-Expires → 422)."""
         request = tx.request
         headers = request.headers
-        if "Require" in headers:
+        present = headers.index()  # lookup key → first value: one dict for both checks
+        if "require" in present:
             unsupported = [
                 tok for tok in headers.get_all("Require") if tok.strip().lower() not in self._supported
             ]
@@ -274,7 +281,7 @@ class SipCore:
         if (
             self.config.min_se
             and request.method in _SESSION_METHODS
-            and "Session-Expires" in headers
+            and "session-expires" in present
             and interval_too_small(request, self.config.min_se)
         ):
             self.send_response(tx, make_422(request, self.config.min_se), now)
@@ -438,7 +445,7 @@ class SipCore:
     def _send_completed(
         self, tx: ServerTransaction, response: Response, now: float, *, to_tagged: bool
     ) -> None:
-        if tx.terminated:
+        if tx.state is TxState.TERMINATED:
             raise TransactionError("the server transaction is terminated")
         self._complete_response(tx, response, to_tagged)
         tx.send_response(response, now)
@@ -449,7 +456,7 @@ class SipCore:
         request = tx.request
         status = response.status
         headers = response.headers
-        if status > 100 and request.to.tag is None and not to_tagged:
+        if status > 100 and not to_tagged and request.to.tag is None:
             tag = response.to.tag
             if tag is None:
                 tag = tx.local_tag or self.ids.tag()
@@ -458,13 +465,15 @@ class SipCore:
         method = request.method
         if 100 < status < 300 and method in TARGET_REFRESH:  # ⊇ DIALOG_CREATING
             self._response_contact(tx, headers, status)
-        if 200 <= status < 300 and method in _SESSION_METHODS and "Session-Expires" not in headers:
+        # lookup key → first value; adding a line keeps it current, so one lookup serves every check
+        present = headers.index()
+        if 200 <= status < 300 and method in _SESSION_METHODS and "session-expires" not in present:
             for name, value in session_headers_for_2xx(request):
                 headers.add(name, value)
         config = self.config
-        if method == "INVITE" and 200 <= status < 300 and config.allow and "Allow" not in headers:
+        if method == "INVITE" and 200 <= status < 300 and config.allow and "allow" not in present:
             headers.add("Allow", config.allow)  # §20.5: what the peer may send in this dialog
-        if config.user_agent and "Server" not in headers:
+        if config.user_agent and "server" not in present:
             headers.add("Server", config.user_agent)
 
     def _response_contact(self, tx: ServerTransaction, headers: Headers, status: int) -> None:
@@ -477,7 +486,7 @@ class SipCore:
         SUBSCRIBE, REFER). A 1xx carries one only for INVITE (§12.1.1 early dialogs).
         """
         dialog = tx.dialog
-        if "Contact" in headers:
+        if "contact" in headers.index():
             if dialog is not None and status >= 200:
                 dialog.local_contact = headers.get("Contact") or dialog.local_contact
             return
@@ -535,14 +544,30 @@ class SipCore:
         headers = list(headers)
         has_contact = any(name.lower() in ("contact", "m") for name, _ in headers)
         contact = None if has_contact else dialog.local_contact or self.contact(dialog.transport)
-        via = self.via(dialog.next_hop().transport)
-        request = dialog.create_request(method, contact=contact, via=via)
+        transport = dialog.next_hop().transport
+        branch = self.ids.branch()
+        request = dialog.create_request(method, contact=contact, via=self._via_text(transport, branch))
+        fields = request.headers
         for name, value in headers:
-            request.headers.add(name, value)
+            fields.add(name, value)
         if content_type is not None:
-            request.headers.add("Content-Type", content_type)
+            fields.add("Content-Type", content_type)
         request.body = body
+        self._note_built(request, transport, branch, dialog.local_seq)
         return request
+
+    def _note_built(self, request: Request, transport: str, branch: str, seq: int) -> None:
+        """Cache the typed top Via and CSeq of a request we just wrote, as parsing them would give: the
+        transaction key and the REFER's subscription id need them, and re-parsing our own text is waste.
+        A header edited later drops its cached value (Headers' rule), so these can never go stale."""
+        template = self._via_template(transport)
+        if template is None:
+            return  # an endpoint whose sent-by does not parse: sending reports it, as it always did
+        typed = request.headers.typed
+        typed["top:via"] = via_with_params(template, {"branch": branch, "rport": None})
+        method = request.method
+        if method in KNOWN_METHODS and seq < 2**31:  # what parse_cseq accepts without looking further
+            typed["cseq"] = CSeq(seq, method)
 
     def send_in_dialog(self, dialog: Dialog, request: Request, now: float) -> ClientTransaction:
         return self.dialog_layer.send(dialog, request, now)
@@ -596,8 +621,21 @@ class SipCore:
 
     def via(self, transport: str) -> str:
         """A top Via for a new client transaction: our sent-by, a fresh branch, ``rport`` (RFC 3581)."""
-        endpoint = self._endpoint(transport)
-        return f"SIP/2.0/{transport} {endpoint.hostport};branch={self.ids.branch()};rport"
+        return self._via_text(transport, self.ids.branch())
+
+    def _via_text(self, transport: str, branch: str) -> str:
+        return f"SIP/2.0/{transport} {self._endpoint(transport).hostport};branch={branch};rport"
+
+    def _via_template(self, transport: str) -> Via | None:
+        """Our Via for ``transport`` parsed once: every one we write differs only in its branch."""
+        template = self._via_templates.get(transport)
+        if template is None:
+            try:
+                template = parse_via(self._via_text(transport, MAGIC_COOKIE))
+            except SipParseError:
+                return None
+            self._via_templates[transport] = template
+        return template
 
     def _endpoint(self, transport: str) -> LocalEndpoint:
         endpoint = self._endpoints.get(transport)

@@ -13,9 +13,8 @@ on every later target refresh request and 2xx to one, so a per-dialog Contact (t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import SipParseError
 from .headers import parse_name_addr
@@ -35,6 +34,11 @@ __all__ = ["TARGET_REFRESH", "Dialog", "DialogId", "DialogState", "raw_uri"]
 TARGET_REFRESH = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"})
 #: URI parameters not allowed in a Request-URI (§19.1.1 table 1), dropped when a strict route becomes it.
 _NOT_IN_RURI = frozenset({"method", "maddr", "ttl", "lr"})
+#: Lookup keys of the header names :meth:`Dialog.create_request` writes.
+_KEYS_OF = {
+    name: name.lower()
+    for name in ("Via", "Route", "Max-Forwards", "From", "To", "Call-ID", "CSeq", "Contact")
+}
 
 
 class DialogState(StrEnum):
@@ -43,9 +47,12 @@ class DialogState(StrEnum):
     TERMINATED = "terminated"
 
 
-@dataclass(frozen=True, slots=True)
-class DialogId:
-    """§12: Call-ID + local tag + remote tag."""
+class DialogId(NamedTuple):
+    """§12: Call-ID + local tag + remote tag.
+
+    A named tuple rather than a frozen dataclass: it keys the dialog table, looked up for every in-dialog
+    request, and a tuple hashes and compares in C (the dataclass's ``__hash__``/``__eq__`` are Python).
+    """
 
     call_id: str
     local_tag: str
@@ -341,7 +348,14 @@ class Dialog:
         ]
         if contact is not None and method in TARGET_REFRESH:
             fields.append(("Contact", contact))
-        return Request(method, ruri, Headers(fields))
+        values = "".join([value for _name, value in fields])
+        if "\r" in values or "\n" in values:
+            return Request(method, ruri, Headers(fields))  # refuses the line break, as it always did
+        # Every name above is a constant token and no value holds a line break: what Headers() checks
+        # field by field, checked at once.
+        lines = [(name, ":", " " + value) for name, value in fields]
+        keys = [_KEYS_OF[name] for name, _value in fields]
+        return Request(method, ruri, Headers._trusted(lines, keys))
 
     def create_ack(self, invite: Request, via: str | None = None) -> Request:
         """§13.2.2.4: ACK for a 2xx: the INVITE's CSeq number and credentials, and a new branch."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from takeback._frozen import slot_init
+
 from .message import Request, Response
 from .peer import Peer
 
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class RequestReceived:
     """A new request for the TU, which must answer it with ``core.respond``/``core.send_response``."""
@@ -50,6 +53,7 @@ class RequestReceived:
     dialog: Dialog | None
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class ResponseReceived:
     """A response to a request the TU sent. A 2xx to an INVITE is delivered once per dialog."""
@@ -59,6 +63,7 @@ class ResponseReceived:
     dialog: Dialog | None
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class TransactionTimedOut:
     """Client: Timer B/F fired (no final response, §8.1.3.1 treats it as 408). Server: Timer H (no ACK)."""
@@ -66,6 +71,7 @@ class TransactionTimedOut:
     tx: Transaction
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class TransportFailed:
     """The transport reported an error for this transaction's destination (treated as 503, §8.1.3.1)."""
@@ -73,6 +79,7 @@ class TransportFailed:
     tx: Transaction
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class AckReceived:
     """The ACK for a 2xx we sent (§13.3.1.4); may carry the answer of a late offer."""
@@ -82,6 +89,7 @@ class AckReceived:
     peer: Peer
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class CancelReceived:
     """The peer cancelled ``invite_tx``; the core already answered 200 to the CANCEL and 487 (§9.2)."""
@@ -90,16 +98,19 @@ class CancelReceived:
     request: Request
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class DialogCreated:
     dialog: Dialog
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class DialogConfirmed:
     dialog: Dialog
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class DialogTerminated:
     """The INVITE usage ended (BYE, rejection, CANCEL, no ACK, 481/408 …): the call is over."""
@@ -108,6 +119,7 @@ class DialogTerminated:
     reason: str
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class ReferReceived:
     """The peer asks us to refer; answer with ``core.accept_refer`` or ``core.reject_refer``."""
@@ -117,6 +129,7 @@ class ReferReceived:
     notifier: ReferNotifier
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class ReferAccepted:
     """A 2xx to our REFER: the peer *will try*. Not the outcome (GENESYS.md §12 item 6)."""
@@ -125,6 +138,7 @@ class ReferAccepted:
     response: Response
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class ReferProgress:
     """A non-terminal NOTIFY (``SIP/2.0 100 Trying``, ``180 Ringing`` …)."""
@@ -134,6 +148,7 @@ class ReferProgress:
     reason: str
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class ReferCompleted:
     """Success: a terminal NOTIFY whose sipfrag is a 2xx (RFC 3515 §2.4.5)."""
@@ -143,6 +158,7 @@ class ReferCompleted:
     reason: str
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class ReferFailed:
     """Failure. ``status`` is the REFER's own >=300 response, the terminal sipfrag's >=300 status, 408 or 503
@@ -153,6 +169,7 @@ class ReferFailed:
     reason: str
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class SessionRefreshDue:
     """RFC 4028 §10: we are the refresher and half the session interval has passed."""
@@ -160,6 +177,7 @@ class SessionRefreshDue:
     dialog: Dialog
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class SessionExpired:
     """RFC 4028 §10: no refresh arrived in time; the TU should send BYE."""
@@ -167,6 +185,7 @@ class SessionExpired:
     dialog: Dialog
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class ProtocolWarning:
     """We were lenient with a peer's deviation (NOTIFY without Event, bad sipfrag …)."""
@@ -175,6 +194,7 @@ class ProtocolWarning:
     message: Request | Response | None
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class MessageDiscarded:
     """Input dropped: unparseable, or a response matching nothing."""

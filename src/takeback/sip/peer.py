@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .headers import Via, format_params, via_with_params
+from takeback._frozen import slot_setters
+
+from .headers import Via, via_with_params
 from .message import Request
+from .params import Params, lookup_param
 from .uri import SipUri, format_host, parse_uri
 
 __all__ = [
@@ -25,9 +28,10 @@ __all__ = [
 ]
 
 RELIABLE_TRANSPORTS = frozenset({"TCP", "TLS", "SCTP", "WS", "WSS"})
+_ABSENT = ""  # a default no parameter value equals: params.get(name, _ABSENT) is None only for a flag
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Peer:
     """One end of a hop: transport, host, port, and for streams the runtime's connection id."""
 
@@ -36,10 +40,21 @@ class Peer:
     port: int
     connection_id: int | None = None
 
+    def __init__(self, transport: str, host: str, port: int, connection_id: int | None = None) -> None:
+        # The slots' own setters: a frozen dataclass's __init__ goes through object.__setattr__ per field,
+        # twice the cost, and the runtime makes a Peer per datagram.
+        _set_transport(self, transport)
+        _set_host(self, host)
+        _set_port(self, port)
+        _set_connection_id(self, connection_id)
+
     @property
     def reliable(self) -> bool:
         """TCP/TLS: no retransmission timers, zero-length wait timers (RFC 3261 §17.1.1.2, §17.1.2.2)."""
         return self.transport in RELIABLE_TRANSPORTS
+
+
+_set_transport, _set_host, _set_port, _set_connection_id = slot_setters(Peer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +84,28 @@ def stamp_received(request: Request, peer: Peer) -> None:
     when something changes, so a well-behaved peer sees its Via echoed untouched (GENESYS.md §4.2).
     """
     via = request.top_via
-    wants_rport = via.has_rport and via.rport is None
-    if via.host == peer.host and not wants_rport:
-        return
-    params = dict(via.params)
-    if via.host != peer.host or wants_rport:
+    params = via.params
+    if params.get("rport", _ABSENT) is None and ";".join(params).lower().count("rport") == 1:
+        # Fast path, what every RFC 3581 client sends: a bare ``rport`` flag spelled the usual way and no
+        # other spelling of it, so the general path below would fill exactly that one key and add
+        # ``received`` (same keys, same order, same text).
+        params = dict(params)
         params["received"] = peer.host
-    if wants_rport:
-        params = {k: (str(peer.port) if k.lower() == "rport" else v) for k, v in params.items()}
+        params["rport"] = str(peer.port)
+    else:
+        wants_rport = via.has_rport and via.rport is None
+        if via.host == peer.host and not wants_rport:
+            return
+        params = dict(params)
+        if via.host != peer.host or wants_rport:
+            params["received"] = peer.host
+        if wants_rport:
+            params = {k: (str(peer.port) if k.lower() == "rport" else v) for k, v in params.items()}
     new_value = f"{via.protocol}/{via.transport} {format_host(via.host)}"
     if via.port is not None:
         new_value += f":{via.port}"
-    new_value += format_params(params)
+    # format_params(params), as one list comprehension (its generator resumes once per parameter)
+    new_value += "".join([f";{k}" if v is None else f";{k}={v}" for k, v in params.items()])
     headers = request.headers
     headers.replace_first("Via", new_value)
     # The edit dropped only the Via values from the typed cache (CSeq, From, To stay parsed); the new top
@@ -95,16 +120,28 @@ def response_destination(via: Via, source: Peer) -> Peer:
     gone). Otherwise ``maddr`` wins, then the source address when ``rport`` was filled (RFC 3581 §4), then
     ``received`` with the sent-by port.
     """
-    if source.reliable:
+    if source.transport in RELIABLE_TRANSPORTS:
         return source
-    maddr = via.param("maddr")
+    params = via.params
+    maddr = _param(params, "maddr")
     port = via.port or default_port(via.transport)
     if maddr:
         return Peer(source.transport, maddr, port)
     rport = via.rport
+    host = _param(params, "received") or source.host
     if rport is not None:
-        return Peer(source.transport, via.received or source.host, rport)
-    return Peer(source.transport, via.received or source.host, port)
+        port = rport
+    if host == source.host and port == source.port and source.connection_id is None:
+        return source  # what stamp_received makes of a NATed or RFC 3581 client: answer the source itself
+    return Peer(source.transport, host, port)
+
+
+def _param(params: Params, name: str) -> str | None:
+    """:func:`lookup_param` that skips its case-insensitive scan when no spelling of ``name`` is there."""
+    value = params.get(name)
+    if value is not None or name in params or name not in ";".join(params).lower():
+        return value
+    return lookup_param(params, name)
 
 
 def uri_destination(uri_text: str, default_transport: str, hint: Peer | None = None) -> Peer:

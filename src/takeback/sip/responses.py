@@ -31,7 +31,8 @@ REASONS: dict[int, str] = {
 _COPIED = ("Via", "From", "Call-ID", "CSeq")
 #: Lookup key → name written, for the lines §8.2.6.2 copies, in the order they are written.
 _COPIED_LINES = (("via", "Via"), ("from", "From"), ("to", "To"), ("call-id", "Call-ID"), ("cseq", "CSeq"))
-_COPIED_KEYS = frozenset(key for key, _name in _COPIED_LINES)
+_COPIED_KEY_LIST = tuple(key for key, _name in _COPIED_LINES)
+_COPIED_KEYS = frozenset(_COPIED_KEY_LIST)
 
 
 def reason_phrase(status: int) -> str:
@@ -61,14 +62,17 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
         return _make_response_general(request, status, reason, tag, dialog_creating)
     # The common case, every name once: the lines are copied from the request's index, already known
     # well formed, into a header list built in one go (no per-line validation or re-indexing).
-    fields: list[tuple[str, str, str]] = []
-    keys: list[str] = []
-    for key, name in _COPIED_LINES:
-        value = first[key].strip(" \t")
-        if tag is not None and key == "to":
-            value = f"{value};tag={tag}"
-        fields.append((name, ":", " " + value))
-        keys.append(key)
+    to_value = first["to"].strip(" \t")
+    if tag is not None:
+        to_value = f"{to_value};tag={tag}"
+    fields = [
+        ("Via", ":", " " + first["via"].strip(" \t")),
+        ("From", ":", " " + first["from"].strip(" \t")),
+        ("To", ":", " " + to_value),
+        ("Call-ID", ":", " " + first["call-id"].strip(" \t")),
+        ("CSeq", ":", " " + first["cseq"].strip(" \t")),
+    ]
+    keys = list(_COPIED_KEY_LIST)
     extra = "record-route" if dialog_creating else "timestamp" if status == 100 else None
     if extra is not None:
         raw = first.get(extra)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from takeback._frozen import slot_init
+
 from .errors import SipParseError
 from .message import Request, Response
 from .sipfrag import MAX_SIPFRAG, build_sipfrag, parse_sipfrag
@@ -134,6 +136,7 @@ def sipfrag_body(status: int, reason: str) -> bytes:
     return build_sipfrag(status, reason)
 
 
+@slot_init  # built for every NOTIFY: the slots' setters, not the dataclass's object.__setattr__
 @dataclass(frozen=True, slots=True)
 class NotifyView:
     """What a received NOTIFY says about a refer subscription, with the leniencies applied."""

@@ -57,6 +57,9 @@ class TimerEntry:
         return self.callback is not None
 
 
+_new_entry = object.__new__
+
+
 class TimerHeap:
     """Min-heap of ``(deadline, seq, entry)``: tuples compare in C; ``seq`` keeps FIFO among equal
     deadlines and guarantees the entries themselves are never compared."""
@@ -74,7 +77,9 @@ class TimerHeap:
 
     def schedule(self, deadline: float, callback: TimerCallback) -> TimerEntry:
         self._seq += 1
-        entry = TimerEntry(deadline, callback)
+        entry = _new_entry(TimerEntry)  # __init__ without its Python frame: dozens of timers per call
+        entry.deadline = deadline
+        entry.callback = callback
         heapq.heappush(self._heap, (deadline, self._seq, entry))
         return entry
 

@@ -13,15 +13,16 @@ key built from Call-ID, From tag, CSeq number and sent-by.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Protocol
 
 from ._tx_tables import INITIAL, START_TIMER, TABLES, TxAction, TxInput, TxKind, TxState
 from .errors import TransactionError
 from .ids import MAGIC_COOKIE
 from .message import Headers, Request, Response
-from .peer import Peer, default_port, response_destination
+from .peer import RELIABLE_TRANSPORTS, Peer, default_port, response_destination
 from .responses import make_response
-from .timers import TimerCallback, TimerEntry, TimerValues
+from .timers import TimerEntry, TimerHeap, TimerValues
 
 __all__ = [
     "ClientKey",
@@ -42,6 +43,59 @@ _TIMEOUT_TIMERS = frozenset(
 )
 #: Retransmission timers, not armed on reliable transports (§17.1.1.2, §17.1.2.2, §17.2.1).
 _RETRANSMIT_TIMERS = frozenset((TxInput.TIMER_A, TxInput.TIMER_E, TxInput.TIMER_G))
+#: Actions the host handles (the transaction only reports them).
+_REPORTS = frozenset((TxAction.TIMEOUT, TxAction.TRANSPORT_FAILED, TxAction.REQUEST_CANCEL))
+
+Durations = dict[TxInput, float | None]
+
+
+def timer_durations(values: TimerValues, trying: float, timer_c: float, reliable: bool) -> Durations:
+    """Every timer's length on one kind of transport, ``None`` where it is not armed (A, E, G on a stream).
+
+    Computed once per core and transport kind, so starting a timer is a dictionary lookup."""
+    durations: Durations = {}
+    for timer in START_TIMER.values():
+        if timer in _TIMEOUT_TIMERS:
+            durations[timer] = values.timeout
+        elif timer in _RETRANSMIT_TIMERS:
+            durations[timer] = None if reliable else values.t1
+        elif timer is TxInput.TIMER_J:
+            durations[timer] = values.wait_j(reliable)
+        elif timer is TxInput.TIMER_K or timer is TxInput.TIMER_I:
+            durations[timer] = values.wait_k(reliable)
+        elif timer is TxInput.TIMER_D:
+            durations[timer] = values.wait_d(reliable)
+        elif timer is TxInput.TIMER_C:
+            durations[timer] = timer_c
+        else:
+            durations[timer] = trying
+    return durations
+
+
+#: A table entry's actions regrouped for :meth:`Transaction._apply`: (clear the timers first?, the other
+#: actions in order, pass to the TU?, the timers to start last, in order).
+Plan = tuple[bool, tuple[TxAction, ...], bool, tuple[TxInput, ...]]
+
+
+def _plan(actions: tuple[TxAction, ...]) -> Plan:
+    """Regroup ``actions`` without changing the order they run in: the tables put CLEAR_TIMERS first and
+    the START_* actions last (checked here, so a table edit that breaks this fails at import)."""
+    clear = bool(actions) and actions[0] is TxAction.CLEAR_TIMERS
+    rest = actions[1:] if clear else actions
+    starts = tuple(START_TIMER[a] for a in rest if a in START_TIMER)
+    others = tuple(a for a in rest if a not in START_TIMER and a is not TxAction.PASS)
+    regrouped = (TxAction.CLEAR_TIMERS,) * clear + others + tuple(a for a in rest if a in START_TIMER)
+    if TxAction.CLEAR_TIMERS in rest or regrouped != tuple(a for a in actions if a is not TxAction.PASS):
+        raise AssertionError(f"transaction table actions out of the expected order: {actions}")
+    return clear, others, TxAction.PASS in rest, starts
+
+
+#: Every table (and the initial actions) as plans: (state, input) -> (next state, plan).
+_PLANS: dict[TxKind, dict[tuple[TxState, TxInput], tuple[TxState, Plan]]] = {
+    kind: {key: (new, _plan(actions)) for key, (new, actions) in table.items()}
+    for kind, table in TABLES.items()
+}
+_INITIAL_PLANS: dict[TxKind, Plan] = {kind: _plan(actions) for kind, (_state, actions) in INITIAL.items()}
 
 ClientKey = tuple[str, str]
 ServerKey = tuple[str | int | None, ...]
@@ -51,14 +105,12 @@ class TransactionHost(Protocol):
     """What a transaction needs from the core."""
 
     timer_values: TimerValues
-    timer_100_trying: float
-    timer_c: float
+    #: The heap transactions arm their timers on directly (one call per timer, not three).
+    timer_heap: TimerHeap
+    #: :func:`timer_durations` for unreliable (index 0) and reliable (index 1) transports.
+    tx_durations: tuple[Durations, Durations]
 
     def transmit(self, data: bytes, peer: Peer) -> None: ...
-
-    def schedule(self, deadline: float, callback: TimerCallback) -> TimerEntry: ...
-
-    def cancel_timer(self, entry: TimerEntry) -> None: ...
 
     def on_tx_report(self, tx: Transaction, action: TxAction, now: float) -> None:
         """TIMEOUT, TRANSPORT_FAILED or REQUEST_CANCEL happened to ``tx``."""
@@ -77,7 +129,7 @@ def server_key(request: Request) -> ServerKey:
     method = request.method
     if method == "ACK":
         method = "INVITE"
-    branch = via.branch
+    branch = via.params.get("branch") or via.branch  # the usual spelling first (a plain dict hit)
     host = via.host.lower()
     port = via.port or default_port(via.transport)
     if branch and branch.startswith(MAGIC_COOKIE):
@@ -90,10 +142,12 @@ class Transaction:
     """State, timers and the action interpreter shared by the four machines."""
 
     __slots__ = (
+        "_durations",
+        "_heap",
         "_host",
         "_immediate",
         "_interval",
-        "_table",
+        "_plans",
         "_timers",
         "dialog",
         "key",
@@ -109,16 +163,18 @@ class Transaction:
 
     def __init__(self, host: TransactionHost, kind: TxKind, request: Request, peer: Peer) -> None:
         self._host = host
+        self._heap = host.timer_heap
         self.kind = kind
-        self._table = TABLES[kind]
+        self._plans = _PLANS[kind]
         self.request = request
         self.method = request.method
         self.peer = peer
-        self.reliable = peer.reliable
+        self.reliable = reliable = peer.transport in RELIABLE_TRANSPORTS
+        self._durations = host.tx_durations[reliable]
         self.state = INITIAL[kind][0]
         self._timers: dict[TxInput, TimerEntry] = {}
         self._interval = host.timer_values.t1
-        self._immediate: list[TxInput] = []
+        self._immediate: list[TxInput] | None = None  # zero-length waits (reliable transports), rare
         self.dialog: Any = None
         self.owner: Any = None  # core-internal: the REFER subscription / notifier that sent it
         self.key: tuple[Any, ...] = ()
@@ -133,20 +189,30 @@ class Transaction:
         return self.request.top_via.branch
 
     def _start(self, now: float) -> None:
-        self._run_actions(INITIAL[self.kind][1], now)
-        self._drain_immediate(now)
+        self._run_plan(_INITIAL_PLANS[self.kind], now)
+        if self._immediate:
+            self._drain_immediate(now)
 
     def _apply(self, inp: TxInput, now: float) -> bool | None:
         """Run one transition. ``None``: no such transition; else whether to pass the input to the TU."""
-        entry = self._table.get((self.state, inp))
+        entry = self._plans.get((self.state, inp))
         if entry is None:
             return None
-        new_state, actions = entry
+        new_state, (clear, actions, passed, starts) = entry
         self.state = new_state
-        passed = self._run_actions(actions, now)
+        # _run_plan, inlined: this runs for every message and timer of every transaction
+        if clear and self._timers:
+            self._clear_timers()
+        for action in actions:
+            if action in _REPORTS:
+                self._host.on_tx_report(self, action, now)
+            else:
+                self._act(action, now)
+        for timer in starts:
+            self._start_timer(timer, now)
         if new_state is TxState.TERMINATED:
             self._terminate()
-        else:
+        elif self._immediate:
             self._drain_immediate(now)
         return passed
 
@@ -154,74 +220,63 @@ class Transaction:
         while self._immediate and self.state is not TxState.TERMINATED:
             self._apply(self._immediate.pop(0), now)
 
-    def _run_actions(self, actions: tuple[TxAction, ...], now: float) -> bool:
-        passed = False
+    def _run_plan(self, plan: Plan, now: float) -> None:
+        """A table entry's actions, in table order: see :func:`_plan`."""
+        clear, actions, _passed, starts = plan
+        if clear and self._timers:
+            self._clear_timers()
         for action in actions:
-            if action is TxAction.PASS:
-                passed = True
-            elif action in START_TIMER:
-                self._start_timer(START_TIMER[action], now)
-            elif action is TxAction.CLEAR_TIMERS:
-                self._clear_timers()
-            elif action in (TxAction.TIMEOUT, TxAction.TRANSPORT_FAILED, TxAction.REQUEST_CANCEL):
+            if action in _REPORTS:
                 self._host.on_tx_report(self, action, now)
             else:
                 self._act(action, now)
-        return passed
+        for timer in starts:
+            self._start_timer(timer, now)
 
     def _act(self, action: TxAction, now: float) -> None:
         raise TransactionError(f"{self.kind.value} cannot {action.value}")
 
     # -- timers --
 
-    def _duration(self, timer: TxInput) -> float | None:
-        """Timer length, or ``None`` when the timer is not armed on this transport (A, E, G)."""
-        values = self._host.timer_values
-        if timer in _TIMEOUT_TIMERS:  # the most frequent: F and L or H in every call
-            return values.timeout
-        reliable = self.reliable
-        if timer in _RETRANSMIT_TIMERS:
-            return None if reliable else values.t1
-        if timer is TxInput.TIMER_J:
-            return values.wait_j(reliable)
-        if timer is TxInput.TIMER_K or timer is TxInput.TIMER_I:
-            return values.wait_k(reliable)
-        if timer is TxInput.TIMER_D:
-            return values.wait_d(reliable)
-        if timer is TxInput.TIMER_C:
-            return self._host.timer_c
-        return self._host.timer_100_trying
-
     def _start_timer(self, timer: TxInput, now: float) -> None:
-        duration = self._duration(timer)
-        if duration is None:
+        duration = self._durations[timer]
+        if duration is None:  # a retransmission timer on a reliable transport
             return
-        if timer in (TxInput.TIMER_A, TxInput.TIMER_E, TxInput.TIMER_G):
+        if timer in _RETRANSMIT_TIMERS:
             self._interval = duration
+        if duration > 0.0 and timer not in self._timers:
+            # _arm's common case (a positive wait, none running) without its call: a dozen per call
+            self._timers[timer] = self._heap.schedule(now + duration, partial(self._on_timer, timer))
+            return
         self._arm(timer, now + duration, now)
 
     def _arm(self, timer: TxInput, deadline: float, now: float) -> None:
         old = self._timers.pop(timer, None)
         if old is not None:
-            self._host.cancel_timer(old)
+            self._heap.cancel(old)
         if deadline <= now:
-            self._immediate.append(timer)  # zero-length wait on a reliable transport
+            # zero-length wait on a reliable transport
+            if self._immediate is None:
+                self._immediate = []
+            self._immediate.append(timer)
             return
+        self._timers[timer] = self._heap.schedule(deadline, partial(self._on_timer, timer))
 
-        def fire(fired_at: float) -> None:
-            self._timers.pop(timer, None)
-            self._apply(timer, fired_at)
-
-        self._timers[timer] = self._host.schedule(deadline, fire)
+    def _on_timer(self, timer: TxInput, fired_at: float) -> None:
+        """``timer`` fired: the transaction's input (scheduled as a ``partial``: built in C, no closure)."""
+        self._timers.pop(timer, None)
+        self._apply(timer, fired_at)
 
     def _clear_timers(self) -> None:
+        cancel = self._heap.cancel
         for entry in self._timers.values():
-            self._host.cancel_timer(entry)
+            cancel(entry)
         self._timers.clear()
 
     def _terminate(self) -> None:
-        self._clear_timers()
-        self._immediate.clear()
+        if self._timers:
+            self._clear_timers()
+        self._immediate = None
         self._host.on_tx_terminated(self)
 
     def transport_error(self, now: float) -> None:
@@ -352,7 +407,7 @@ class ServerTransaction(Transaction):
             inp = TxInput.TU_SUCCESS
         else:
             inp = TxInput.TU_FAILURE
-        if (self.state, inp) not in self._table:
+        if (self.state, inp) not in self._plans:
             raise TransactionError(f"cannot send {status} in {self.kind.value} state {self.state.value}")
         self.last_response = response
         self._response_bytes = bytes(response)
