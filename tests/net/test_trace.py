@@ -36,3 +36,22 @@ async def test_a_failing_recorder_never_breaks_signalling() -> None:
     ):
         response = await a.send_request("OPTIONS", b.uri())
         assert response.status == 200
+
+
+async def test_recorder_can_be_replaced_and_removed_while_running() -> None:
+    """The transport looks the recorder's ``note`` up when the recorder is set, not per message."""
+    first, second = SipTrace(), SipTrace()
+    async with (
+        UserAgent(["udp:127.0.0.1:0"], trace=first.for_party("a")) as a,
+        UserAgent(["udp:127.0.0.1:0"]) as b,
+    ):
+        assert (await a.send_request("OPTIONS", b.uri())).status == 200
+        a.transport.recorder = second.for_party("a2")
+        assert (await a.send_request("OPTIONS", b.uri())).status == 200
+        a.transport.recorder = None
+        assert (await a.send_request("OPTIONS", b.uri())).status == 200
+    assert [(e.party, e.direction) for e in first.entries()] == [("a", "out"), ("a", "in")]
+    assert [(e.party, e.direction) for e in second.entries()] == [("a2", "out"), ("a2", "in")]
+    stamped = SipTrace().for_party("p")
+    stamped.note("in", "UDP", ("127.0.0.1", 1), ("127.0.0.1", 2), b"x", timestamp=5.0)
+    assert [(e.party, e.timestamp) for e in stamped.trace.entries()] == [("p", 5.0)]

@@ -222,3 +222,22 @@ def test_merge_orders_several_traces_by_time() -> None:
     second.record("in", "UDP", GENESYS, DEVICE, options("b"), timestamp=START + 1)
     first.record("out", "UDP", GENESYS, DEVICE, options("c"), timestamp=START + 3)
     assert [entry.call_id for entry in merge_entries(first, second)] == ["b", "a", "c"]
+
+
+def test_note_addresses_reads_back_exactly_like_note_and_record() -> None:
+    """The transport's call (``note_addresses``: checks skipped) records what ``note``/``record`` do."""
+    traces = [SipTrace(max_entries=6, clock=lambda: 3.0) for _ in range(3)]
+    recorded, noted, trusted = traces
+    for index in range(14):
+        data = options(f"call-{index % 5}", f"b{index}")
+        direction = "in" if index % 2 else "out"
+        transport = ("UDP", "TCP", "TLS")[index % 3]
+        recorded.record(direction, transport, GENESYS, DEVICE, data, party="device")
+        noted.for_party("device").note(direction, transport, GENESYS, DEVICE, data)
+        trusted.for_party("device").note_addresses(direction, transport, GENESYS, DEVICE, bytearray(data))
+        if index == 9:
+            assert trusted.entries() == noted.entries() == recorded.entries()
+    assert trusted.entries() == noted.entries() == recorded.entries()
+    assert trusted.calls() == recorded.calls() and trusted.evicted == recorded.evicted == 8
+    with pytest.raises(ValueError):
+        trusted.for_party("x").note_addresses("in", "SCTP", GENESYS, DEVICE, b"x")

@@ -93,6 +93,7 @@ class Call:
 
     __slots__ = (
         "_ack",
+        "_end_callbacks",
         "_terminated",
         "ack_body",
         "acked",
@@ -129,6 +130,7 @@ class Call:
         self.ack_body = b""  #: UAS: the ACK's body (the SDP answer of a late offer, §13.2.1)
         self._ack: asyncio.Future[None] | None = None
         self._terminated: asyncio.Future[str] | None = None
+        self._end_callbacks: list[Callable[[str], object]] | None = None
 
     def __repr__(self) -> str:
         state = self.dialog.state if self.dialog is not None else "pending"
@@ -217,6 +219,29 @@ class Call:
             self._terminated = self.ua.loop.create_future()
         return await asyncio.shield(self._terminated)
 
+    def add_end_callback(self, callback: Callable[[str], object]) -> None:
+        """Have ``callback(reason)`` called once the dialog has ended (``reason`` as returned by
+        :meth:`wait_terminated`), from the event loop (``loop.call_soon``), never from inside this call.
+
+        A call that has ended already schedules it at once. For applications that follow many calls: a
+        task per call awaiting :meth:`wait_terminated` costs a task, a coroutine, a shield and two
+        futures; a callback costs one list entry and one loop handle when the call ends.
+        """
+        if self.termination_reason is not None:
+            self.ua.loop.call_soon(callback, self.termination_reason)
+        elif self._end_callbacks is None:
+            self._end_callbacks = [callback]
+        else:
+            self._end_callbacks.append(callback)
+
+    def remove_end_callback(self, callback: Callable[[str], object]) -> bool:
+        """Forget a callback added by :meth:`add_end_callback` (True if it was still waiting)."""
+        callbacks = self._end_callbacks
+        if callbacks is None or callback not in callbacks:
+            return False
+        callbacks.remove(callback)
+        return True
+
     # -- runtime side (called by the UserAgent) --
 
     def _acked(self, ack: Request) -> None:
@@ -232,6 +257,12 @@ class Call:
         self.termination_reason = reason
         if self._terminated is not None and not self._terminated.done():
             self._terminated.set_result(reason)
+        callbacks = self._end_callbacks
+        if callbacks is not None:
+            self._end_callbacks = None
+            call_soon = self.ua.loop.call_soon
+            for callback in callbacks:
+                call_soon(callback, reason)
         self._fail_ack()
 
     def _fail_ack(self) -> None:

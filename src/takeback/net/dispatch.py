@@ -50,6 +50,11 @@ class ReferWaiter:
     def timed_out(self) -> ReferOutcome:
         return ReferOutcome(False, None, "timeout", self.accepted, tuple(self.progress))
 
+    def expire(self, now: float) -> None:
+        """The caller's ``timeout`` passed without a terminal NOTIFY (a core timer callback)."""
+        if not self.future.done():
+            self.future.set_result(self.timed_out())
+
 
 class EventDispatcher:
     def __init__(self, ua: UserAgent) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import ssl
+from collections.abc import Callable
 from typing import Literal
 
 from .address import LocalEndpoint, Peer, is_ip_literal
@@ -32,6 +33,7 @@ DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_MAX_CONNECTIONS = 20_000
 
 _AddrKey = tuple[str, str, int]
+Address = tuple[str, int]
 
 
 def _is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
@@ -74,8 +76,21 @@ class TransportLayer:
         self._tasks: set[asyncio.Task[None]] = set()  # connects and DNS lookups in flight
         self.resolver = Resolver(self.loop)
         self._closed = False
-        #: Where every message sent and received is copied (``takeback.observe``: pcap, ladder, HEP).
-        self.recorder: Recorder | None = None
+        self._recorder: Recorder | None = None
+        self._note: Callable[..., object] | None = None  # the recorder's ``note``, looked up once
+        self._local: dict[str, Address] = {}  # transport -> (host, port) of its first listening point
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """Where every message sent and received is copied (``takeback.observe``: pcap, ladder, HEP)."""
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: Recorder | None) -> None:
+        self._recorder = recorder
+        # ``note_addresses`` (SipTrace.for_party) skips the argument checks that _record makes needless.
+        note = getattr(recorder, "note_addresses", None) or getattr(recorder, "note", None)
+        self._note = note if recorder is not None else None
 
     def udp_receive_backlog(self) -> int | None:
         """The longest kernel receive queue (bytes) among our UDP sockets; None when none can be read."""
@@ -119,6 +134,7 @@ class TransportLayer:
             port = server.sockets[0].getsockname()[1]
         endpoint = LocalEndpoint(spec.transport, spec.host, port)
         self.endpoints.append(endpoint)
+        self._local.clear()
         return endpoint
 
     def _accept(self, transport_name: str) -> StreamConnection:
@@ -133,7 +149,7 @@ class TransportLayer:
         the sink as ``transport_error(peer)`` (RFC 3261 §8.1.3.1), never raised.
         """
         self.counters.messages_out += 1
-        if self.recorder is not None:
+        if self._recorder is not None:
             self._record("out", data, peer)
         if not is_ip_literal(peer.host):
             address = self.resolver.cached(peer.host, self._family_preference(peer.transport))
@@ -143,8 +159,10 @@ class TransportLayer:
                 task.add_done_callback(self._tasks.discard)
                 return
             self._send_to(data, Peer(peer.transport, address, peer.port, peer.connection_id), peer)
-            return
-        self._send_to(data, peer, peer)
+        elif peer.transport == "UDP":
+            self._send_udp(data, peer, peer)  # what _send_to does for UDP, one frame less per message
+        else:
+            self._send_to(data, peer, peer)
 
     def _record(self, direction: Literal["in", "out"], data: bytes, peer: Peer) -> None:
         """Copy one message to the recorder; tracing must never break signalling.
@@ -152,25 +170,28 @@ class TransportLayer:
         A recorder with a ``note`` method (``SipTrace.for_party``) gets that call: the same recording without
         handing an entry back, which lets the trace put off the work until somebody reads it.
         """
-        recorder = self.recorder
+        recorder = self._recorder
         if recorder is None:
             return
-        for local in self.endpoints:
-            if local.transport == peer.transport:
-                break
-        else:
-            return
-        here = (local.host, local.port)
+        transport = peer.transport
+        here = self._local.get(transport)
+        if here is None:
+            for local in self.endpoints:
+                if local.transport == transport:
+                    break
+            else:
+                return
+            here = self._local[transport] = (local.host, local.port)
         there = (peer.host, peer.port)
         src, dst = (here, there) if direction == "out" else (there, here)
         try:
-            getattr(recorder, "note", recorder.record)(direction, peer.transport, src, dst, data)
+            (self._note or recorder.record)(direction, transport, src, dst, data)
         except Exception as exc:
             self.boundary.notice("trace", "trace recorder failed: %s", exc)
 
     def record_received(self, data: bytes, peer: Peer) -> None:
         """Called by the user agent for each message it accepted from ``peer``."""
-        if self.recorder is not None:
+        if self._recorder is not None:
             self._record("in", data, peer)
 
     def _send_to(self, data: bytes, target: Peer, requested: Peer) -> None:

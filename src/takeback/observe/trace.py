@@ -232,6 +232,20 @@ class SipTrace:
         stamp the time, take a serial number); the Call-ID and the entry are made when the trace is read,
         and never for messages evicted before that. What a reader sees is the same as with :meth:`record`.
         """
+        self._note(party, direction, transport, src, dst, data, timestamp)
+
+    def _note(
+        self,
+        party: str | None,
+        direction: Direction,
+        transport: str,
+        src: Any,
+        dst: Any,
+        data: bytes | bytearray | memoryview,
+        timestamp: float | None = None,
+    ) -> None:
+        """:meth:`note` with ``party`` first and positional: what :class:`PartyRecorder` binds with a
+        plain ``partial``, whose call then needs no keyword dictionary (one per SIP message otherwise)."""
         if not self.enabled:
             return
         if self._listeners:
@@ -243,14 +257,39 @@ class SipTrace:
             src = _address(src)
         if type(dst) is not tuple or len(dst) != 2 or type(dst[0]) is not str or type(dst[1]) is not int:
             dst = _address(dst)
+        self._note_addresses(party, direction, transport, src, dst, data, timestamp)
+
+    def _note_addresses(
+        self,
+        party: str | None,
+        direction: Direction,
+        transport: str,
+        src: Address,
+        dst: Address,
+        data: bytes | bytearray | memoryview,
+        timestamp: float | None = None,
+    ) -> None:
+        """:meth:`_note` for a caller that passes ``direction`` "in"/"out" and ``(str, int)`` address pairs
+        (the transport layer builds them so): the checks of those, 8 per message, are skipped."""
+        if not self.enabled:
+            return
+        if self._listeners:
+            self.record(direction, transport, src, dst, data, party=party, timestamp=timestamp)
+            return
+        if transport not in _TRANSPORTS:
+            transport = _checked_transport(direction, transport)
         payload = data if type(data) is bytes else bytes(data)
         when = self.clock() if timestamp is None else timestamp
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: its __enter__/__exit__ lookups cost twice the lock itself
+        try:
             self._count += 1
             pending = self._pending
             pending.append((when, direction, transport, src, dst, payload, party, self._count))
             if len(pending) + len(self._entries) > self.max_entries:
                 self._evict_oldest()
+        finally:
+            lock.release()
 
     def _settle(self) -> None:
         """Turn the noted messages into entries (under the lock; they are newer than every entry)."""
@@ -362,15 +401,20 @@ class PartyRecorder:
 
     ``note(direction, transport, src, dst, data, *, timestamp=None)`` is :meth:`SipTrace.note` with the
     party filled in: the transport's per-message call, so it is the trace's own method with the party
-    bound (a ``functools.partial``) rather than one more Python frame per SIP message.
+    bound (a ``functools.partial``) rather than one more Python frame per SIP message. The party is bound
+    positionally (``SipTrace._note``): a ``partial`` holding keywords copies them into a new dict per call.
+
+    ``note_addresses`` is ``note`` for callers that pass ``direction`` "in"/"out" and ``(str, int)``
+    address pairs, whose checks it skips (the transport layer's call).
     """
 
-    __slots__ = ("note", "party", "trace")
+    __slots__ = ("note", "note_addresses", "party", "trace")
 
     def __init__(self, trace: SipTrace, party: str) -> None:
         self.trace = trace
         self.party = party
-        self.note: Callable[..., None] = partial(trace.note, party=party)
+        self.note: Callable[..., None] = partial(trace._note, party)
+        self.note_addresses: Callable[..., None] = partial(trace._note_addresses, party)
 
     def record(
         self,
