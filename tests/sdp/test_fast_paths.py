@@ -16,15 +16,16 @@ from takeback.sdp import (
     Origin,
     SdpParseError,
     SessionDescription,
+    SrtpPolicy,
     VersionKeeper,
     negotiate,
     parse_sdp,
 )
 from takeback.sdp.fields import trusted_builder
-from takeback.sdp.model import Line
+from takeback.sdp.model import Line, description_from_sections
 from takeback.sdp.parser import _sections_fast, _split_lines
 
-from .samples import GENESYS_HOLD, GENESYS_OFFER, SOFTSWITCH_OFFER, WEBRTC_OFFER
+from .samples import ALL_SAMPLES, GENESYS_HOLD, GENESYS_OFFER, SOFTSWITCH_OFFER, WEBRTC_OFFER
 
 # Words close to the grammar's edges: valid tokens, separators, blanks, non-ASCII digits, long numbers.
 _WORDS = st.sampled_from(
@@ -142,3 +143,85 @@ def test_trusted_builder_wants_every_field() -> None:
     assert build("-", "1", 2, "IN", "IP4", "192.0.2.1") == Origin("-", "1", 2, "IN", "IP4", "192.0.2.1")
     with pytest.raises(TypeError):
         build("-", "1")
+
+
+def _sections_outcome(build: Callable[[], object]) -> object:
+    try:
+        description = build()
+    except SdpParseError as exc:
+        return ("error", str(exc))
+    assert isinstance(description, SessionDescription)
+    views = ("origin", "session_name", "connection", "bandwidths", "timings", "attributes")
+    media_views = ("media_line", "attributes", "connections", "bandwidths")
+    return (
+        description,
+        [getattr(description, name) for name in views],
+        [[getattr(media, name) for name in media_views] for media in description.media],
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.sampled_from(sorted(ALL_SAMPLES.values())),
+    junk=st.text(alphabet="\r\n\0 =amxcvtob:", max_size=4),
+    at=st.integers(min_value=0, max_value=600),
+)
+def test_parser_assembly_equals_the_constructors(body: bytes, junk: str, at: int) -> None:
+    """``parse_sdp`` assembles descriptions with the trusted builders when the fast checks pass: the
+    result (views included) and any error equal what the dataclass constructors give for the same lines."""
+    text = body.decode()
+    text = text[:at] + junk + text[at:]
+    lines = _outcome(_split_lines, text)
+    if not isinstance(lines, list):
+        return
+    sections: list[list[Line]] = [[]]
+    for line in lines:
+        if line.type == "m":
+            sections.append([])
+        sections[-1].append(line)
+    session, *media = sections
+    if not session and not media:
+        return
+    general = _sections_outcome(
+        lambda: SessionDescription(tuple(session), tuple(MediaDescription(tuple(item)) for item in media))
+    )
+    fast = _sections_outcome(lambda: description_from_sections(tuple(session), [tuple(m) for m in media]))
+    assert fast == general
+
+
+def _answer_bytes(body: bytes, local: LocalMedia) -> bytes:
+    return bytes(negotiate(parse_sdp(body), local, keeper=VersionKeeper(3912345678)))
+
+
+@pytest.mark.parametrize("name", ["genesys", "genesys-hold", "softswitch", "ipv6", "sdes"])
+def test_answer_templates_from_the_memo_equal_fresh_ones(name: str) -> None:
+    """The answered section's a= lines are kept per configuration (``LocalMedia.memo``): answers built from
+    the memo (other ports, other offers of the same shape, holds in between) equal answers built afresh."""
+    body = ALL_SAMPLES[name].replace(b"|1:32", b"")  # without an MKI, which we do not take
+    address = "2001:db8::5" if name == "ipv6" else "192.0.2.10"
+    options = {"srtp": SrtpPolicy.OPTIONAL, "key_source": lambda n: bytes(range(n))}
+    template = LocalMedia(address, 30000, **options)  # type: ignore[arg-type]
+    for port in (30002, 30004):
+        for offer in (body, GENESYS_HOLD, body):
+            fresh = LocalMedia(address, port, **options)  # type: ignore[arg-type]
+            assert _answer_bytes(offer, template.with_port(port)) == _answer_bytes(offer, fresh)
+    # a=crypto carries a fresh key per call: sections with one are never kept
+    templates = [value for key, value in template.memo.items() if key[0] == "answer"]
+    assert templates
+    assert not any(item.get("crypto") for item in templates)
+
+
+def test_answer_memo_is_bounded() -> None:
+    local = LocalMedia("192.0.2.10", 30000)
+    text = GENESYS_OFFER.decode()
+    for mid in range(100):  # a peer inventing a new a=mid per call
+        negotiate(parse_sdp(text.replace("a=sendrecv", f"a=sendrecv\r\na=mid:m{mid}")), local)
+    assert len(local.memo) <= 64
+
+
+def test_answer_copies_offered_repeat_lines_verbatim() -> None:
+    """Offers with r= lines take ``SessionDescription.create``; plain t= lines are copied with their views."""
+    text = GENESYS_OFFER.decode().replace("t=0 0\r\n", "t=3034423619 3042462419\r\nr=604800 3600 0 90000\r\n")
+    answer = negotiate(parse_sdp(text), LocalMedia("192.0.2.10", 30000)).sdp
+    assert "t=3034423619 3042462419\r\nr=604800 3600 0 90000\r\n" in answer.to_text()
+    assert parse_sdp(answer.to_bytes()).timings == answer.timings

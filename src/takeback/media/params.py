@@ -12,6 +12,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from takeback._frozen import trusted_builder
+
 __all__ = [
     "DIRECTIONS",
     "Direction",
@@ -126,18 +128,26 @@ def params_from_negotiated(media: object) -> MediaParams:
     package's types.
     """
     source: Any = media
-    return MediaParams(
-        codec=source.codec.name,
-        payload_type=source.codec.payload_type,
-        clock_rate=source.codec.clock_rate,
-        remote=(source.remote_address, source.remote_port),
-        ptime=source.ptime,
-        dtmf_payload_type=source.telephone_event_payload_type,
-        direction=str(source.direction),  # type: ignore[arg-type]  # a StrEnum or a plain string
-        srtp=srtp_keys_from_crypto(
-            getattr(source, "local_crypto", None), getattr(source, "remote_crypto", None)
-        ),
+    codec = source.codec
+    # Built through the slots and then checked, as the constructor would, minus its ten keyword
+    # ``object.__setattr__`` calls (this runs for every answered call).
+    params = _build_params(
+        codec.name,  # codec
+        codec.payload_type,
+        codec.clock_rate,
+        (source.remote_address, source.remote_port),  # remote
+        source.ptime,
+        source.telephone_event_payload_type,  # dtmf_payload_type
+        str(source.direction),  # direction: a StrEnum or a plain string
+        None,  # remote_rtcp
+        None,  # remote_ssrc
+        srtp_keys_from_crypto(getattr(source, "local_crypto", None), getattr(source, "remote_crypto", None)),
     )
+    params.__post_init__()
+    return params
+
+
+_build_params = trusted_builder(MediaParams)
 
 
 def srtp_keys_from_crypto(local: object, remote: object) -> SrtpKeys | None:

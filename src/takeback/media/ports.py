@@ -20,6 +20,7 @@ DSCP_EF = 46
 """Expedited Forwarding (RFC 3246), the usual marking for voice RTP."""
 
 _BIND_FAILURES = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+_DGRAM_NONBLOCK = socket.SOCK_DGRAM | getattr(socket, "SOCK_NONBLOCK", 0)
 
 
 @dataclass(slots=True)
@@ -122,7 +123,8 @@ class PortAllocator:
         return PortLease(port, rtp, rtcp, self)
 
     def _bind(self, port: int) -> socket.socket | None:
-        sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        # Non-blocking from birth where the OS allows (Linux): no separate setblocking() system call per call.
+        sock = socket.socket(self.family, _DGRAM_NONBLOCK)
         try:
             if self.family == socket.AF_INET6 and ipaddress.ip_address(self.host).is_unspecified:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -132,7 +134,8 @@ class PortAllocator:
             if exc.errno in _BIND_FAILURES:
                 return None
             raise
-        sock.setblocking(False)
+        if _DGRAM_NONBLOCK == socket.SOCK_DGRAM:
+            sock.setblocking(False)
         self._tune(sock)
         return sock
 

@@ -114,12 +114,12 @@ class RtpReceiver:
         self.dtmf_payload_type = -1 if params.dtmf_payload_type is None else params.dtmf_payload_type
         self.clock_rate = params.clock_rate
         self.expected_ssrc = params.remote_ssrc
+        # The decoder and the RFC 4733 receiver are made by the first packet that needs them: many calls
+        # receive no audio for anyone to hear and no DTMF at all (a take-back answers and transfers at once).
         if codec is not self._codec:
             self._codec = codec
-            self._decoder = codec.new_decoder()
+            self._decoder = None
         self._dtmf = None
-        if params.dtmf_payload_type is not None:
-            self._dtmf = DtmfReceiver(params.dtmf_payload_type, clock_rate=params.clock_rate)
 
     def unlatch(self) -> None:
         """Forget the learnt source (the peer signalled a new address): the next valid packet latches."""
@@ -246,8 +246,7 @@ class RtpReceiver:
         self._received_before_source = self.received
         self._last_timestamp = None
         self.jitter = 0.0
-        if self._codec is not None:
-            self._decoder = self._codec.new_decoder()  # Opus decoders carry state per stream
+        self._decoder = None  # a fresh one for this stream (Opus decoders carry state per stream)
 
     def _handle_foreign(self, data: bytes, address: Any) -> None:
         """A packet from somewhere we do not send to: maybe the first packet, maybe a media server move."""
@@ -302,21 +301,25 @@ class RtpReceiver:
                 payload = RtpPacket.parse(data).payload
             except RtpParseError:
                 return
-        assert self._decoder is not None
-        pcm = self._decoder(payload)
+        decoder = self._decoder
+        if decoder is None:
+            assert self._codec is not None  # configured: audio packets are accepted only after configure()
+            decoder = self._decoder = self._codec.new_decoder()
+        pcm = decoder(payload)
         for tap in self.taps:
             tap(pcm)
         if self.recorder is not None:
             self.recorder.on_received(pcm, timestamp, self.clock_rate, ssrc, self._clock())
 
     def _handle_event(self, data: bytes) -> None:
-        if self._dtmf is None:
-            return
         try:
             packet = RtpPacket.parse(data)
         except RtpParseError:
             return
-        for detected in self._dtmf.receive(packet, self._clock()):
+        dtmf = self._dtmf
+        if dtmf is None:  # the first event packet of this configuration
+            dtmf = self._dtmf = DtmfReceiver(self.dtmf_payload_type, clock_rate=self.clock_rate)
+        for detected in dtmf.receive(packet, self._clock()):
             self._on_digit(detected)
 
     def poll_dtmf(self, now: float) -> None:

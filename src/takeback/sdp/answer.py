@@ -21,9 +21,9 @@ from takeback.sdp.attributes import Attribute, Direction
 from takeback.sdp.codecs import Codec
 from takeback.sdp.crypto import CryptoAttribute, select_crypto
 from takeback.sdp.errors import NegotiationError, NoCommonCodec, SdpParseError, SrtpMismatch
-from takeback.sdp.fields import MediaLine, trusted_builder
+from takeback.sdp.fields import MediaLine, Origin, Timing, trusted_builder
 from takeback.sdp.local import LocalMedia, SrtpPolicy
-from takeback.sdp.model import Line, MediaDescription, SessionDescription
+from takeback.sdp.model import Line, MediaDescription, SessionDescription, assemble_session
 from takeback.sdp.negotiated import Answer, NegotiatedMedia
 from takeback.sdp.version import VersionKeeper
 
@@ -78,20 +78,36 @@ def negotiate(
         answered.append(_rejected(media))
     if accepted is None:
         raise _failure(offer, rejections)
-    sdp = SessionDescription.create(
-        local.origin if keeper is None else keeper.origin_for(local.origin),
-        connection=local.connection,
-        timings=_offer_timings(offer),
-        media=answered,
-    )
-    return Answer(keeper.stamp(sdp) if keeper is not None else sdp, accepted)
+    origin = local.origin if keeper is None else keeper.origin_for(local.origin)
+    sdp = _answer_session(offer, local, origin, answered)
+    return _new_answer(keeper.stamp(sdp) if keeper is not None else sdp, accepted)
 
 
-def _offer_timings(offer: SessionDescription) -> list[Line]:
-    """RFC 3264 §6: the answer's t= line(s) equal the offer's (copied verbatim, with their r= lines)."""
-    if not offer.timings:
-        return [Line("t", "0 0")]
-    return [line for line in offer.lines if line.type in ("t", "r")]
+def _answer_session(
+    offer: SessionDescription, local: LocalMedia, origin: Origin, answered: list[MediaDescription]
+) -> SessionDescription:
+    """The answer's session level: v=, our o=, s=-, our c=, and the offer's t= line(s) (RFC 3264 §6).
+
+    The offer's t= lines were parsed already: their lines and views are reused, not printed and re-parsed.
+    Offers with r= lines (rare) take ``SessionDescription.create``, which checks the verbatim copies.
+    """
+    timings = offer.timings
+    if not timings:
+        return assemble_session(
+            origin, _connection_line(local), local.connection, [_T_ZERO], (_TIMING_ZERO,), answered
+        )
+    lines = [line for line in offer.lines if line.type in ("t", "r")]
+    if len(lines) != len(timings):  # r= lines
+        return SessionDescription.create(origin, connection=local.connection, timings=lines, media=answered)
+    return assemble_session(origin, _connection_line(local), local.connection, lines, timings, answered)
+
+
+def _connection_line(local: LocalMedia) -> Line:
+    """Our c= line, printed once per configuration."""
+    line: Line | None = local.memo.get("c=")
+    if line is None:
+        line = local.memo["c="] = Line("c", str(local.connection))
+    return line
 
 
 def _answer_audio(
@@ -104,7 +120,7 @@ def _answer_audio(
     """Accept one offered audio stream, or say why not."""
     if media.proto.upper() not in _PROFILES:
         return _Rejection("profile", f"stream {index}: transport {media.proto} is not supported")
-    agreed = _agree_codecs(media.codecs, local, current)
+    agreed, events = _agree_codecs(media.codecs, local, current)
     if not agreed:
         offered = ", ".join(codec.rtpmap for codec in media.codecs) or "nothing usable"
         wanted = ", ".join(codec.rtpmap for codec in local.preferred)
@@ -115,60 +131,74 @@ def _answer_audio(
     connection = offer.media_connection(media)
     if connection is None:
         raise SdpParseError(f"audio stream {index} has no c= line (RFC 8866 §5.7)")
-    telephone_event = _pick_telephone_event(media.codecs, agreed[0].remote) if local.telephone_event else None
+    telephone_event = _pick_telephone_event(events, agreed[0].remote) if local.telephone_event else None
     offered_direction = offer.effective_direction(media)
     direction = _ANSWER_DIRECTIONS[offered_direction, local.direction]
-    negotiated = NegotiatedMedia(
-        codec=agreed[0].remote,
-        codecs=tuple(item.remote for item in agreed),
-        telephone_event=telephone_event,
-        remote_address=connection.address,
-        remote_port=media.port,
-        ptime=media.ptime or local.ptime or 20,
-        direction=direction,
-        held=not offered_direction.receives,
-        media_index=index,
-        proto=media.proto,
-        maxptime=media.maxptime,
-        local_crypto=crypto[1] if crypto else None,
-        remote_crypto=crypto[0] if crypto else None,
+    # Every field is a validated view of the offer or of our configuration, and NegotiatedMedia has no
+    # checks: its builder saves the frozen dataclass's per-field ``object.__setattr__`` calls.
+    negotiated = _negotiated(
+        agreed[0].remote,  # codec
+        tuple([item.remote for item in agreed]),  # codecs
+        telephone_event,
+        connection.address,  # remote_address
+        media.port,  # remote_port
+        media.ptime or local.ptime or 20,  # ptime
+        direction,
+        not offered_direction.receives,  # held
+        index,  # media_index
+        media.proto,
+        media.maxptime,
+        crypto[1] if crypto else None,  # local_crypto
+        crypto[0] if crypto else None,  # remote_crypto
     )
     codecs = [item.answered for item in agreed] + ([telephone_event] if telephone_event else [])
     description = _accepted_description(media, local, codecs, direction, crypto[1] if crypto else None)
-    return _Accepted(description, negotiated)
+    return _new_accepted(description, negotiated)
 
 
 def _agree_codecs(
     offered: tuple[Codec, ...], local: LocalMedia, current: NegotiatedMedia | None
-) -> list[_Agreed]:
-    """Offered audio codecs in *our* preference order (RFC 3264 §6.1); the current one first if offered."""
+) -> tuple[list[_Agreed], list[Codec]]:
+    """Offered audio codecs in *our* preference order (RFC 3264 §6.1), the current one first if offered;
+    and the offered telephone-event formats (sorted out in the same pass)."""
     # ``same_format`` compares these keys; computed once per codec instead of once per comparison.
     audio: dict[tuple[str, int, int], Codec] = {}
+    events: list[Codec] = []
     for codec in offered:
         key = (codec.name.lower(), codec.clock_rate, codec.channels)
         if key[0] != "telephone-event":
             audio.setdefault(key, codec)  # the first offered codec of a format is the one we answer
+        else:
+            events.append(codec)
     agreed: list[_Agreed] = []
-    for preference in local.preferred:
-        match = audio.pop((preference.name.lower(), preference.clock_rate, preference.channels), None)
+    for key, preference in _preference_keys(local):
+        match = audio.pop(key, None)
         if match is None:  # not offered, or its format was agreed already
             continue
         if preference.fmtp is None or preference.fmtp == match.fmtp:
-            agreed.append(_Agreed(match, match))  # codecs are immutable: no copy needed
+            agreed.append(_new_agreed(match, match))  # codecs are immutable: no copy needed
         else:
-            agreed.append(_Agreed(match, match.with_fmtp(preference.fmtp)))
+            agreed.append(_new_agreed(match, match.with_fmtp(preference.fmtp)))
     if current is not None:
         # A re-offer that still contains the codec in use keeps it: no needless codec switch mid-call.
         agreed.sort(key=lambda item: not item.remote.same_format(current.codec))
-    return agreed[:1] if local.single_codec else agreed
+    return (agreed[:1] if local.single_codec else agreed), events
 
 
-def _pick_telephone_event(offered: tuple[Codec, ...], codec: Codec) -> Codec | None:
+def _preference_keys(local: LocalMedia) -> list[tuple[tuple[str, int, int], Codec]]:
+    """Our codecs with their ``same_format`` keys, once per configuration."""
+    keys: list[tuple[tuple[str, int, int], Codec]] | None = local.memo.get("preferred")
+    if keys is None:
+        keys = [((codec.name.lower(), codec.clock_rate, codec.channels), codec) for codec in local.preferred]
+        local.memo["preferred"] = keys
+    return keys
+
+
+def _pick_telephone_event(events: list[Codec], codec: Codec) -> Codec | None:
     """The offered telephone-event at the audio codec's clock rate (RFC 4733 §2.1), else the 8 kHz one.
 
     Its payload type and fmtp (the event range, e.g. ``0-15``) are kept as offered.
     """
-    events = [item for item in offered if item.is_telephone_event]
     for clock_rate in (codec.clock_rate, 8000):
         match = next((item for item in events if item.clock_rate == clock_rate), None)
         if match is not None:
@@ -201,6 +231,30 @@ def _accepted_description(
     direction: Direction,
     crypto: CryptoAttribute | None,
 ) -> MediaDescription:
+    """Our section for the accepted stream: the m= line with our port, and the agreed codecs' a= lines.
+
+    Everything after the m= line depends only on our configuration, the agreed codecs, the direction and the
+    offer's a=mid, which a given peer repeats call after call: that part is built once per combination and
+    kept in ``local.memo`` (bounded; never with SRTP, whose a=crypto carries a fresh key per call).
+    """
+    mid = _mid(media)
+    key = ("answer", *codecs, direction, *mid)
+    template: MediaDescription | None = None if crypto is not None else local.memo.get(key)
+    if template is None:
+        template = _answer_template(local, codecs, direction, crypto, mid)
+        if crypto is None and len(local.memo) < _MAX_MEMO:
+            local.memo[key] = template
+    # The offer's proto, our port, the template's payload type numbers: a valid m= line.
+    return template.with_media_line(_media_line("audio", local.port, media.proto, template.formats, None))
+
+
+def _answer_template(
+    local: LocalMedia,
+    codecs: list[Codec],
+    direction: Direction,
+    crypto: CryptoAttribute | None,
+    mid: list[Attribute],
+) -> MediaDescription:
     # Every value below is made of validated parts (the offer's codecs, our configuration, a crypto line
     # we built), so the attributes need no checks.
     attributes: list[Attribute] = []
@@ -215,10 +269,9 @@ def _accepted_description(
     attributes.append(_DIRECTION_ATTRIBUTES[direction])
     if crypto is not None:
         attributes.append(_attribute("crypto", str(crypto)))
-    attributes.extend(_mid(media))
+    attributes.extend(mid)
     formats = tuple([str(codec.payload_type) for codec in codecs])
-    # The offer's proto, our port, payload type numbers: a valid m= line.
-    line = _media_line("audio", local.port, media.proto, formats, None)
+    line = _media_line("audio", local.port, "RTP/AVP", formats, None)  # the caller sets port and proto
     return MediaDescription.create(line, attributes=attributes)
 
 
@@ -234,7 +287,14 @@ def _rejected(media: MediaDescription) -> MediaDescription:
     return MediaDescription.create(line, attributes=_mid(media))
 
 
+_MAX_MEMO = 64  # answer templates per configuration: a few peers times a few codec sets
+_T_ZERO = Line("t", "0 0")
+_TIMING_ZERO = Timing()
 _attribute = trusted_builder(Attribute)
+_negotiated = trusted_builder(NegotiatedMedia)
+_new_agreed = trusted_builder(_Agreed)
+_new_accepted = trusted_builder(_Accepted)
+_new_answer = trusted_builder(Answer)
 _media_line = trusted_builder(MediaLine)
 _DIRECTION_ATTRIBUTES = {direction: Attribute(direction.value) for direction in Direction}
 # RFC 3264 §6.1: the offered direction mirrored, narrowed by ours; a table, as it is needed on every call.

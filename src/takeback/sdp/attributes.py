@@ -19,10 +19,13 @@ __all__ = [
     "Attribute",
     "Direction",
     "RtpMap",
+    "fmtps_of",
+    "milliseconds_of",
     "parse_direction",
     "parse_fmtps",
     "parse_milliseconds",
     "parse_rtpmaps",
+    "rtpmaps_of",
 ]
 
 _RTPMAP = re.compile(r"([0-9]{1,3})\s+([^\s/]+)/([0-9]{1,9})(?:/([0-9]{1,3}))?\s*")
@@ -129,9 +132,15 @@ def _named(attributes: Iterable[Attribute], name: str) -> list[str]:
 
 def parse_rtpmaps(attributes: Iterable[Attribute]) -> dict[int, RtpMap]:
     """Payload type -> rtpmap; the first well-formed line for a payload type wins."""
+    return rtpmaps_of(_named(attributes, "rtpmap"))
+
+
+def rtpmaps_of(values: Iterable[str | None]) -> dict[int, RtpMap]:
+    """``parse_rtpmaps`` for the values of attributes known to be called rtpmap (``None`` is skipped): a
+    description that indexes its attributes by name once need not have them filtered again per reader."""
     result: dict[int, RtpMap] = {}
-    for value in _named(attributes, "rtpmap"):
-        rtpmap = RtpMap.parse(value)
+    for value in values:
+        rtpmap = RtpMap.parse(value) if value is not None else None
         if rtpmap is not None:
             result.setdefault(rtpmap.payload_type, rtpmap)
     return result
@@ -139,9 +148,14 @@ def parse_rtpmaps(attributes: Iterable[Attribute]) -> dict[int, RtpMap]:
 
 def parse_fmtps(attributes: Iterable[Attribute]) -> dict[str, str]:
     """Format -> format-specific parameters, stripped (``a=fmtp:101 0-15`` gives ``{"101": "0-15"}``)."""
+    return fmtps_of(_named(attributes, "fmtp"))
+
+
+def fmtps_of(values: Iterable[str | None]) -> dict[str, str]:
+    """``parse_fmtps`` for the values of attributes known to be called fmtp (``None`` is skipped)."""
     result: dict[str, str] = {}
-    for value in _named(attributes, "fmtp"):
-        match = _FMTP.fullmatch(value)
+    for value in values:
+        match = _FMTP.fullmatch(value) if value is not None else None
         if match is not None:
             result.setdefault(match[1], (match[2] or "").strip())
     return result
@@ -152,8 +166,13 @@ def parse_milliseconds(attributes: Iterable[Attribute], name: str) -> int | None
 
     Whole milliseconds are what a packetizer can use; the fractional form (``22.5``) is legal but exotic.
     """
-    for value in _named(attributes, name):
-        match = _MILLISECONDS.fullmatch(value.strip())
+    return milliseconds_of(_named(attributes, name))
+
+
+def milliseconds_of(values: Iterable[str | None]) -> int | None:
+    """``parse_milliseconds`` for the values of attributes known to have the wanted name (``None``: none)."""
+    for value in values:
+        match = _MILLISECONDS.fullmatch(value.strip()) if value is not None else None
         if match is None:
             continue
         whole = int(match[1]) + (1 if match[2] is not None and match[2][0] >= "5" else 0)

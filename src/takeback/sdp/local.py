@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
+from typing import Any
 
 from takeback.sdp.attributes import Direction
 from takeback.sdp.codecs import PCMA, PCMU, TELEPHONE_EVENT, Codec, resolve_codecs
@@ -64,6 +65,10 @@ class LocalMedia:
     # Derived once per configuration instead of once per call (``connection``, ``origin``).
     _connection: Connection = field(init=False, repr=False, compare=False)
     _origin: Origin = field(init=False, repr=False, compare=False)
+    #: What ``negotiate`` derives from this configuration alone, or from it and a peer's recurring choices
+    #: (the answered section's a= lines for an agreed codec set): built on the first call that needs it.
+    #: Shared with the ``with_port`` copies, which differ only in the port (no memo entry depends on it).
+    memo: dict[Any, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "srtp", SrtpPolicy(self.srtp))
@@ -100,6 +105,7 @@ class LocalMedia:
             self, "_connection", Connection.create(unspecified if self.legacy_hold else self.address)
         )
         object.__setattr__(self, "_origin", Origin.create(self.address))
+        object.__setattr__(self, "memo", {})
 
     def with_port(self, port: int) -> LocalMedia:
         """The same capabilities on another port, without validating and resolving them again: a device

@@ -19,10 +19,10 @@ from takeback.sdp.attributes import (
     Attribute,
     Direction,
     RtpMap,
+    fmtps_of,
+    milliseconds_of,
     parse_direction,
-    parse_fmtps,
-    parse_milliseconds,
-    parse_rtpmaps,
+    rtpmaps_of,
 )
 from takeback.sdp.codecs import STATIC_PAYLOAD_TYPES, Codec
 from takeback.sdp.crypto import CryptoAttribute
@@ -40,7 +40,7 @@ from takeback.sdp.fields import (
     validate_zone,
 )
 
-__all__ = ["Line", "MediaDescription", "SessionDescription"]
+__all__ = ["Line", "MediaDescription", "SessionDescription", "assemble_session", "description_from_sections"]
 
 # RFC 8866 §5: session-only text lines checked nowhere else; unknown letters are kept wherever they are.
 _SESSION_ONLY = frozenset("osuep")
@@ -234,6 +234,12 @@ class MediaDescription:
         connections = () if connection is None else (connection,)
         return _trusted_media(tuple(lines), media_line, attributes, connections, bandwidths, {})
 
+    def with_media_line(self, media_line: MediaLine) -> MediaDescription:
+        """This section with another m= line (e.g. another port); its other lines and views are kept as they
+        are: they do not depend on the m= line, and ``media_line`` validated itself."""
+        lines = (trusted_line("m", str(media_line)), *self.lines[1:])
+        return _trusted_media(lines, media_line, self.attributes, self.connections, self.bandwidths, {})
+
     # --- the m= line -------------------------------------------------------------------------------------
     @property
     def media(self) -> str:
@@ -314,23 +320,24 @@ class MediaDescription:
         """The media-level direction attribute, or ``None`` (then the session level decides)."""
         return parse_direction(self.attributes)
 
+    # The readers take the values of the attributes ``_named`` found: no second filtering by name.
     @property
     def rtpmaps(self) -> dict[int, RtpMap]:
-        return parse_rtpmaps(self._named("rtpmap"))
+        return rtpmaps_of([attribute.value for attribute in self._named("rtpmap")])
 
     @property
     def fmtps(self) -> dict[str, str]:
-        return parse_fmtps(self._named("fmtp"))
+        return fmtps_of([attribute.value for attribute in self._named("fmtp")])
 
     @property
     def ptime(self) -> int | None:
         """``a=ptime`` in milliseconds (RFC 8866 §6.4)."""
-        return parse_milliseconds(self._named("ptime"), "ptime")
+        return milliseconds_of([attribute.value for attribute in self._named("ptime")])
 
     @property
     def maxptime(self) -> int | None:
         """``a=maxptime`` in milliseconds (RFC 8866 §6.5)."""
-        return parse_milliseconds(self._named("maxptime"), "maxptime")
+        return milliseconds_of([attribute.value for attribute in self._named("maxptime")])
 
     @property
     def crypto(self) -> tuple[CryptoAttribute, ...]:
@@ -609,3 +616,45 @@ _ORIGIN = _SESSION_FIELDS.index("origin")
 _session_fields = attrgetter(*_SESSION_FIELDS)
 _trusted_session = trusted_builder(SessionDescription)
 _SESSION_VIEWS = ("origin", "session_name", "connection", "bandwidths", "timings", "attributes")
+
+
+def assemble_session(
+    origin: Origin,
+    connection_line: Line | None,
+    connection: Connection | None,
+    timing_lines: Sequence[Line],
+    timings: tuple[Timing, ...],
+    media: Sequence[MediaDescription],
+) -> SessionDescription:
+    """``SessionDescription.create(origin, connection=..., timings=..., media=...)`` from parts that come
+    with their lines: ``connection_line`` prints ``connection``, ``timing_lines`` hold exactly the t= lines
+    whose views are ``timings`` (an offer's, copied by an answer: RFC 3264 §6). Nothing is printed or parsed
+    again; the caller vouches for the pairs.
+    """
+    lines = [_V0, _view_line("o", str(origin)), _S_DASH]
+    if connection_line is not None:
+        lines.append(connection_line)
+    lines.extend(timing_lines)
+    return _trusted_session(tuple(lines), tuple(media), origin, "-", connection, (), timings, ())
+
+
+def description_from_sections(
+    session: tuple[Line, ...], media: Sequence[tuple[Line, ...]]
+) -> SessionDescription:
+    """``SessionDescription(session, tuple(MediaDescription(lines) for lines in media))``, the parser's way.
+
+    The same checks and views; when every view comes out of the fast checks, the objects are assembled by
+    the trusted builders instead of the dataclass constructors (a frozen dataclass sets each field with an
+    ``object.__setattr__`` call, and ``__post_init__`` then overwrites most of them).
+    """
+    sections: list[MediaDescription] = []
+    for lines in media:
+        views = MediaDescription._views_fast(lines) if lines and lines[0].type == "m" else None
+        sections.append(MediaDescription(lines) if views is None else _trusted_media(lines, *views, {}))
+    first = session[0] if session else None
+    if first is None or first.type != "v" or first.value != "0":
+        return SessionDescription(session, tuple(sections))  # raises
+    session_views = SessionDescription._views_fast(session)
+    if session_views is None:
+        return SessionDescription(session, tuple(sections))  # finds the fault
+    return _trusted_session(session, tuple(sections), *session_views)

@@ -8,7 +8,13 @@ UTF-8; other bytes are carried through unchanged as lone surrogates so that they
 from __future__ import annotations
 
 from takeback.sdp.errors import SdpParseError
-from takeback.sdp.model import Line, MediaDescription, SessionDescription, set_line_type, set_line_value
+from takeback.sdp.model import (
+    Line,
+    SessionDescription,
+    description_from_sections,
+    set_line_type,
+    set_line_value,
+)
 
 __all__ = ["parse_sdp"]
 
@@ -97,4 +103,4 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     if not sections[0] and len(sections) == 1:
         raise SdpParseError("empty session description")
     session, *media = sections
-    return SessionDescription(tuple(session), tuple(MediaDescription(tuple(lines)) for lines in media))
+    return description_from_sections(tuple(session), [tuple(lines) for lines in media])
