@@ -155,3 +155,54 @@ def test_decoded_values_equal_their_dataclass_construction(pairs: list[tuple[str
     assert decoded == rebuilt and repr(decoded) == repr(rebuilt) and hash(decoded) == hash(rebuilt)
     assert type(decoded) is UuiDecode and isinstance(decoded.warnings, tuple)
     assert all(type(w) is UuiWarning for w in decoded.warnings)
+
+
+hex_octets = st.binary(min_size=0, max_size=70).map(bytes.hex)
+plain_values = st.one_of(
+    st.tuples(st.sampled_from(["00", "04", "41", "7f", "20", "21", "7E", "Fa"]), hex_octets).map(
+        lambda pd_data: f"{pd_data[0]}{pd_data[1]};encoding=hex"
+    ),
+    st.builds(
+        lambda data, params: data + params,
+        hex_octets | st.text(alphabet='0123456789abcdefABCDEF ;,"=', max_size=12),
+        st.sampled_from(
+            [
+                ";encoding=hex",
+                ";encoding=HEX",
+                ";Encoding=hex",
+                "; encoding=hex",
+                ";encoding=hex;pd=00",
+                "",
+                ";",
+            ]
+        ),
+    ),
+    st.sampled_from(["00FA080019001A0A0B0C0D0E0F;encoding=hex", "0;encoding=hex", "00;encoding=hex", "x"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    name=st.sampled_from(["User-to-User", "user-to-user", " User-to-User", "x-User-to-User"]),
+    value=plain_values,
+    policy=st.builds(
+        UuiPolicy,
+        extended_ascii=st.sampled_from(["latin-1", "replace", "discard"]),
+        exact_header_case=st.booleans(),
+    ),
+)
+def test_one_plain_hex_line_decodes_as_the_general_path(name: str, value: str, policy: UuiPolicy) -> None:
+    """decode_uui of a one-line list (what the device passes) takes the plain-hex fast path when it can:
+    the same UuiDecode, field for field and warning for warning, as the general selection and decoding."""
+    fast = codec.decode_uui([(name, value)], policy=policy)
+    general = codec._decode_pairs([(name, value)], policy)
+    assert fast == general and repr(fast) == repr(general)
+
+
+def test_the_plain_hex_fast_path_is_taken_for_the_usual_line() -> None:
+    line = ("User-to-User", "00FA080019001A0A0B0C0D0E0F;encoding=hex")
+    assert codec._decode_plain_hex(line, codec.DEFAULT_POLICY) == codec._decode_pairs(
+        [line], codec.DEFAULT_POLICY
+    )
+    assert codec._decode_plain_hex(("User-to-User", "4142;encoding=hex"), codec.DEFAULT_POLICY) is None  # 'A'
+    assert codec._decode_plain_hex(["User-to-User", "0041;encoding=hex"], codec.DEFAULT_POLICY) is None

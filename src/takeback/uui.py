@@ -219,7 +219,43 @@ def genesys_uuidata(headers: HeadersLike, *, policy: UuiPolicy = DEFAULT_POLICY)
 
 def decode_uui(headers: HeadersLike, *, policy: UuiPolicy = DEFAULT_POLICY) -> UuiDecode:
     """Select and decode the UUI header Genesys would use, explaining every step in ``warnings``."""
+    if type(headers) is list and len(headers) == 1:  # the device passes an INVITE's UUI line(s) alone
+        decoded = _decode_plain_hex(headers[0], policy)
+        if decoded is not None:
+            return decoded
     return _decode_pairs(_header_pairs(headers), policy)
+
+
+# ``<PD><data>;encoding=hex``, nothing else: what a BYOC trunk sends (GENESYS.md §5.1) and what the device
+# decodes on every INVITE. Whole octets only; any other shape takes the general path.
+_PLAIN_HEX_VALUE = re.compile(r"((?:[0-9A-Fa-f]{2})+);encoding=hex")
+
+
+def _decode_plain_hex(line: object, policy: UuiPolicy) -> UuiDecode | None:
+    """:func:`_decode_pairs` of one ``User-to-User: <hex>;encoding=hex`` line, exactly spelt, whose PD
+    octet does not look like text; None for anything else (the general path then decides and words it).
+
+    Same result as the general path, without its steps: the value has no comma (one uui-value), no quote,
+    one parameter (``encoding=hex``, so no ``pd=``: the first octet is the PD, §5.2), and hex data.
+    """
+    if type(line) is not tuple or len(line) != 2:
+        return None
+    name, value = line
+    if name != UUI_HEADER or type(value) is not str:
+        return None
+    match = _PLAIN_HEX_VALUE.fullmatch(value)
+    if match is None:
+        return None
+    raw = bytes.fromhex(match[1])
+    if 0x20 < raw[0] < 0x7F:
+        return None  # the pd-looks-like-data warning: general path
+    notes: list[UuiWarning] = []
+    data = raw[1:]
+    text = _octets_to_text(data, policy, notes)
+    return _decode_result(
+        UUI_HEADER, "User-to-User", value, "hex", False, f"{raw[0]:02x}", None, None, raw, data, text,
+        tuple(notes),
+    )  # fmt: skip
 
 
 def _header_pairs(headers: HeadersLike) -> list[tuple[str, str]]:

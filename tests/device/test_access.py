@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from takeback.device.access import (
     AccessPolicy,
@@ -13,6 +15,7 @@ from takeback.device.access import (
     IpAcl,
     LogOnce,
     Verdict,
+    _NumberList,
     dnis_of,
     uui_token_of,
 )
@@ -376,3 +379,36 @@ def test_log_once_zero_interval_logs_everything_and_rejects_bad_args() -> None:
     assert [log.check("k", 0.0) for _ in range(3)] == [0, 0, 0]
     with pytest.raises(ValueError):
         LogOnce(-1.0)
+
+
+def _reference_in_list(number: str, items: list[str], ignore_plus: bool) -> bool:
+    """The list match as first written: a pass over the items, ranges compared as equal-length strings."""
+    key = number.removeprefix("+") if ignore_plus else number
+    for item in items:
+        start, _, end = item.partition("-")
+        end = end or start
+        if ignore_plus:
+            start, end = start.removeprefix("+"), end.removeprefix("+")
+        if len(key) == len(start) and start <= key <= end:
+            return True
+    return False
+
+
+@given(
+    items=st.lists(
+        st.builds(
+            lambda a, b, plus, rng: plus + a + ("-" + plus + b if rng else ""),
+            st.text(alphabet="0123", min_size=1, max_size=3),
+            st.text(alphabet="0123", min_size=1, max_size=3),
+            st.sampled_from(["", "+"]),
+            st.booleans(),
+        ),
+        max_size=4,
+    ),
+    number=st.builds(
+        lambda plus, digits: plus + digits, st.sampled_from(["", "+"]), st.text(alphabet="0123", max_size=4)
+    ),
+    ignore_plus=st.booleans(),
+)
+def test_number_list_equals_a_pass_over_the_items(items: list[str], number: str, ignore_plus: bool) -> None:
+    assert _NumberList(items, ignore_plus).has(number) is _reference_in_list(number, items, ignore_plus)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import wave
 from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from takeback.device.config import parse_device_config
 from takeback.device.flow import If, TakeBack, check_references, render, walk
@@ -22,6 +26,19 @@ def _flow(text: str) -> list[object]:
 def test_render_replaces_known_references_only() -> None:
     assert render("{conversation_id}|{digits}", {"conversation_id": "c", "digits": "12"}) == "c|12"
     assert render("{missing} {{x}}", {}) == "{missing} {{x}}"
+
+
+@given(
+    text=st.text(alphabet=st.sampled_from(list("{}ab_1 |")), max_size=24)
+    | st.sampled_from(["{conversation_id}", "{a}{b}", "x{a}y{zz}", "{{a}}", "{1a}"]),
+    variables=st.dictionaries(
+        st.sampled_from(["a", "b", "ab", "_", "a_1", "conversation_id"]), st.text(max_size=4)
+    ),
+)
+def test_render_equals_one_regex_substitution(text: str, variables: dict[str, str]) -> None:
+    """render splits each template once (memoised) and joins: the same text as substituting each match."""
+    expected = re.sub(r"\{([A-Za-z_]\w*)\}", lambda m: variables.get(m.group(1), m.group(0)), text)
+    assert render(text, variables) == expected
 
 
 def test_walk_visits_nested_branches_with_their_location() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from takeback.device.metrics import DeviceMetrics, Histogram, MetricsSnapshot, refer_result
 
@@ -84,3 +86,19 @@ def test_render_with_nothing_observed_is_still_valid() -> None:
     assert value(samples, "takeback_device_draining") == 1
     assert value(samples, "takeback_device_take_back_seconds_bucket", le="+Inf") == 0
     assert "takeback_device_refer_total" in types
+
+
+@given(
+    bounds=st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=6),
+    samples=st.lists(
+        st.floats(-1, 200, allow_nan=False) | st.sampled_from([0.0, 1.0, 5.0, 10.0]), max_size=20
+    ),
+)
+def test_histogram_counts_equal_counting_every_bound(bounds: list[float], samples: list[float]) -> None:
+    """One bisect per observation, summed when read: the same cumulative counts as testing each bound."""
+    histogram = Histogram(bounds)
+    for sample in samples:
+        histogram.observe(sample)
+    kept = [s for s in samples if s >= 0]
+    assert histogram.counts == [sum(1 for s in kept if s <= bound) for bound in histogram.buckets]
+    assert histogram.count == len(kept)

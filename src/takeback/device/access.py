@@ -32,6 +32,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from types import EllipsisType
 
 from takeback.sip import Request, SipParseError, SipUri, TelUri
 from takeback.sip.digest import Credentials, DigestError, DigestServer, Ha1Lookup, Secret, VerifyOutcome
@@ -172,6 +173,9 @@ class DnisMatcher:
     def __init__(self, settings: DnisSettings | None) -> None:
         self.settings = settings
         self._patterns = [re.compile(p) for p in settings.regex] if settings else []
+        # Every INVITE is matched: the lists are split once into single numbers and ranges.
+        self._e164 = _NumberList(settings.e164, settings.ignore_plus) if settings else None
+        self._numbers = _NumberList(settings.numbers, False) if settings else None
 
     def matches(self, user: str | None) -> bool:
         settings = self.settings
@@ -179,30 +183,42 @@ class DnisMatcher:
             return True
         if not user:
             return False
+        assert self._e164 is not None and self._numbers is not None
         candidates = {user}
         if settings.ignore_plus:
             bare = user.removeprefix("+")
             candidates |= {bare, "+" + bare}
         for candidate in candidates:
-            if _in_list(candidate, settings.e164, settings.ignore_plus) or _in_list(
-                candidate, settings.numbers, False
-            ):
+            if self._e164.has(candidate) or self._numbers.has(candidate):
                 return True
             if any(pattern.fullmatch(candidate) for pattern in self._patterns):
                 return True
         return False
 
 
-def _in_list(number: str, items: list[str], ignore_plus: bool) -> bool:
-    key = number.removeprefix("+") if ignore_plus else number
-    for item in items:
-        start, _, end = item.partition("-")
-        end = end or start
-        if ignore_plus:
-            start, end = start.removeprefix("+"), end.removeprefix("+")
-        if len(key) == len(start) and start <= key <= end:
+class _NumberList:
+    """A DNIS list (``+1999``, ``1000-1005``): a set of the single numbers, and the ranges, which compare
+    digit strings of equal length (so lexical order is numeric order)."""
+
+    def __init__(self, items: list[str], ignore_plus: bool) -> None:
+        self.ignore_plus = ignore_plus
+        self.single: set[str] = set()
+        self.ranges: list[tuple[str, str]] = []
+        for item in items:
+            start, _, end = item.partition("-")
+            end = end or start
+            if ignore_plus:
+                start, end = start.removeprefix("+"), end.removeprefix("+")
+            if start == end:
+                self.single.add(start)
+            else:
+                self.ranges.append((start, end))
+
+    def has(self, number: str) -> bool:
+        key = number.removeprefix("+") if self.ignore_plus else number
+        if key in self.single:
             return True
-    return False
+        return any(len(key) == len(start) and start <= key <= end for start, end in self.ranges)
 
 
 def dnis_of(request: Request) -> str | None:
@@ -264,6 +280,7 @@ class AccessPolicy:
         self.dnis = DnisMatcher(settings.dnis)
         self.digest: DigestServer | None = None
         self._secret: Secret | None = None
+        self._token_value = settings.token.value.encode("utf-8") if settings.token is not None else b""
         if settings.digest is not None:
             self.digest, self._secret = _digest_server(settings.digest, digest_key, random_bytes)
 
@@ -276,8 +293,11 @@ class AccessPolicy:
             return Decision.respond(403, "Forbidden", "acl", detail)
         return Decision.drop("acl", detail)
 
-    def check(self, request: Request, source_ip: str, now: float) -> Decision:
-        """All five steps for an initial INVITE from ``source_ip`` at time ``now``."""
+    def check(
+        self, request: Request, source_ip: str, now: float, *, dnis: str | EllipsisType | None = ...
+    ) -> Decision:
+        """All five steps for an initial INVITE from ``source_ip`` at time ``now``. ``dnis``:
+        :func:`dnis_of` the request, when the caller has it already."""
         refused = self.check_source(source_ip)
         if refused is not None:
             return refused
@@ -290,7 +310,7 @@ class AccessPolicy:
             if not outcome.accepted:
                 return outcome
             auth, username = outcome.auth, outcome.username
-        user = dnis_of(request)
+        user = dnis_of(request) if dnis is ... else dnis
         if not self.dnis.matches(user):
             return Decision.respond(
                 404, "Not Found", "dnis", f"DNIS {user!r} is not expected", auth=auth, username=username
@@ -317,8 +337,10 @@ class AccessPolicy:
         if not values:
             return Decision.respond(403, "Forbidden", "token-missing", f"no {token.header} header")
         # Every copy must be right: a proxy that appends a second header must not make a guess pass.
-        if not all(_same_secret(value.strip(), token.value) for value in values):
-            return Decision.respond(403, "Forbidden", "token-mismatch", f"wrong {token.header} value")
+        expected = self._token_value
+        for value in values:  # _same_secret, with our side encoded once
+            if not hmac.compare_digest(value.strip().encode("utf-8"), expected):
+                return Decision.respond(403, "Forbidden", "token-mismatch", f"wrong {token.header} value")
         return None
 
     def _check_digest(self, request: Request, now: float) -> Decision:

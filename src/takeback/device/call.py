@@ -20,8 +20,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from types import EllipsisType
 from typing import Any
@@ -106,7 +107,9 @@ def user_of(uri: object) -> str | None:
     return uri.user if isinstance(uri, SipUri) else None
 
 
-_UUI_NAMES = frozenset({UUI_HEADER.lower(), X_UUI_HEADER.lower()})
+_UUI, _X_UUI = UUI_HEADER.lower(), X_UUI_HEADER.lower()
+_UUI_NAMES = (_UUI, _X_UUI)
+_name_of = itemgetter(0)
 
 
 def uui_header_lines(invite: Request) -> list[tuple[str, str]]:
@@ -115,7 +118,14 @@ def uui_header_lines(invite: Request) -> list[tuple[str, str]]:
     headers = invite.headers
     if UUI_HEADER not in headers and X_UUI_HEADER not in headers:  # an index lookup, no list of lines
         return []
-    return [(name, value) for name, value in headers.items_as_written() if name.lower() in _UUI_NAMES]
+    lines = headers.items_as_written()
+    # Every line's lower-cased name in C loops, no Python step per header line: the usual INVITE has
+    # one UUI line, found by list.index.
+    names = list(map(str.lower, map(_name_of, lines)))
+    uui, x_uui = names.count(_UUI), names.count(_X_UUI)
+    if uui + x_uui == 1:
+        return [lines[names.index(_UUI if uui else _X_UUI)]]
+    return [line for line, name in zip(lines, names, strict=True) if name in _UUI_NAMES]
 
 
 def uui_header_text(invite: Request, lines: list[tuple[str, str]] | None = None) -> str | None:
@@ -124,30 +134,52 @@ def uui_header_text(invite: Request, lines: list[tuple[str, str]] | None = None)
     evidence). ``lines``: :func:`uui_header_lines` of the INVITE, when the caller has them already."""
     if lines is None:
         lines = uui_header_lines(invite)
+    if len(lines) == 1:  # the usual INVITE
+        name, value = lines[0]
+        return f"{name}: {value}"
     return "\n".join([f"{name}: {value}" for name, value in lines]) or None
 
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, UPDATE, INFO"
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # a waiter whose task was cancelled is done already
+        waiter.set_result(None)
+
+
 class Call:
     """One accepted call (see the module docstring)."""
 
     def __init__(
-        self, net_call: NetCall, services: CallServices, *, uui: str | EllipsisType | None = ...
+        self,
+        net_call: NetCall,
+        services: CallServices,
+        *,
+        uui: str | EllipsisType | None = ...,
+        invite_fields: Mapping[str, Any] | None = None,
     ) -> None:
-        """``uui``: the INVITE's UUI as Genesys would expose it, when the caller decoded it already."""
+        """``uui``: the INVITE's UUI as Genesys would expose it, when the caller decoded it already.
+        ``invite_fields``: the server's first record fields of this INVITE (``conversation_id``,
+        ``caller``, ``dnis``, ``uui_in``), read instead of deriving them from the INVITE again."""
         invite = net_call.invite
         self.invite: Request = invite
         self.net_call = net_call
         self.services = services
         self.call_id = invite.call_id
         self.from_tag = invite.from_.tag or ""
-        cnv = invite.headers.get("x-inin-cnv")
-        self.conversation_id: str | None = cnv.strip() if cnv and cnv.strip() else None
-        self.uui: str | None = decode_uui(invite.headers).text if uui is ... else uui
-        self.caller: str | None = user_of(invite.from_.uri)
-        self.dnis: str | None = dnis_of(invite)
+        self.conversation_id: str | None
+        if invite_fields is not None:
+            self.conversation_id = invite_fields["conversation_id"] or None  # stripped already
+            self.uui: str | None = invite_fields["uui_in"]
+            self.caller: str | None = invite_fields["caller"]
+            self.dnis: str | None = invite_fields["dnis"]
+        else:
+            cnv = invite.headers.get("x-inin-cnv")
+            self.conversation_id = cnv.strip() if cnv and cnv.strip() else None
+            self.uui = decode_uui(invite.headers).text if uui is ... else uui
+            self.caller = user_of(invite.from_.uri)
+            self.dnis = dnis_of(invite)
         self.variables: dict[str, str] = {
             "conversation_id": self.conversation_id or "",
             "call_id": self.call_id,
@@ -163,9 +195,9 @@ class Call:
         self.outcome = "accepted"
         self._local: LocalMedia | None = None
         self._keeper = VersionKeeper(session_id_from_time(time.time()))
-        self._ended = asyncio.Event()
+        self._end_waiters: list[asyncio.Future[None]] = []  # wait_ended() callers, woken by _finish
         self.end_reason: str | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        self._watching = False
         self._hangup_task: asyncio.Future[None] | None = None
         #: What this call wrote to its record row so far (the server's first fields included): metrics and
         #: the status page read it here instead of reading SQLite back on the event loop's critical path.
@@ -182,13 +214,11 @@ class Call:
         return self.end_reason is not None
 
     def watch(self) -> None:
-        """Start following the dialog: when it ends, media stops and waiting verbs raise CallEnded."""
-        if self._watcher is None:
-            self._watcher = asyncio.ensure_future(self._watch())
-
-    async def _watch(self) -> None:
-        reason = await self.net_call.wait_terminated()
-        self._finish(reason)
+        """Start following the dialog: when it ends, media stops and waiting verbs raise CallEnded.
+        (A callback from the dialog's end, not a task per call awaiting it.)"""
+        if not self._watching:
+            self._watching = True
+            self.net_call.add_end_callback(self._finish)
 
     def abandon(self, reason: str) -> None:
         """Forget the call without signalling (the process is stopping): media closed, end recorded."""
@@ -198,21 +228,33 @@ class Call:
         if self.end_reason is not None:
             return
         self.end_reason = reason
-        watcher = self._watcher
-        if watcher is not None and watcher is not asyncio.current_task():
-            watcher.cancel()  # the dialog never existed (rejected) or is being abandoned
+        if self._watching and self.net_call.termination_reason is None:
+            self.net_call.remove_end_callback(self._finish)  # rejected before a dialog, or abandoned
         if self.media is not None:
             self.media.close()
         self._record(end_at=time.time(), end_reason=reason)
-        self._ended.set()
+        waiters, self._end_waiters = self._end_waiters, []
+        for waiter in waiters:
+            _wake(waiter)
 
     async def wait_ended(self, timeout: float | None = None) -> str | None:
         """The end reason once the call is over (None if ``timeout`` passed first)."""
         if self.end_reason is not None:  # over already (the usual case when the server finishes a call)
             return self.end_reason
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._ended.wait()
+        # One future woken by _finish or by a timer: every take-back waits here for the peer's BYE, and
+        # this costs less than an Event plus an asyncio.timeout context.
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._end_waiters.append(waiter)
+        timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if self.end_reason is None:  # timed out or cancelled: forget the waiter
+                with contextlib.suppress(ValueError):
+                    self._end_waiters.remove(waiter)
         return self.end_reason
 
     def _check_live(self) -> None:
@@ -223,7 +265,7 @@ class Call:
         self.row.update(fields)
         records = self.services.records
         if records is not None:
-            records.update(self.call_id, self.from_tag, **fields)
+            records.update_row(self.call_id, self.from_tag, fields)
 
     @contextlib.contextmanager
     def _media_op(self) -> Iterator[MediaSession]:
@@ -320,11 +362,11 @@ class Call:
 
     def _answer_headers(self) -> list[tuple[str, str]]:
         """Allow/Supported, and Session-Expires when the UAC supports timers without asking (RFC 4028 §9)."""
-        config = self.services.config
-        headers = [("Allow", ALLOW), ("Supported", "timer" if config.session_timer.enabled else "")]
-        headers = [(n, v) for n, v in headers if v]
-        timer = config.session_timer
-        if timer.enabled and supports_timer(self.invite) and "Session-Expires" not in self.invite.headers:
+        timer = self.services.config.session_timer
+        if not timer.enabled:
+            return [("Allow", ALLOW)]
+        headers = [("Allow", ALLOW), ("Supported", "timer")]
+        if "Session-Expires" not in self.invite.headers and supports_timer(self.invite):
             headers.append(("Session-Expires", f"{timer.session_expires};refresher={timer.refresher}"))
             headers.append(("Require", "timer"))
         return headers

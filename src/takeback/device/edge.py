@@ -21,7 +21,7 @@ from takeback.sip.peer import response_destination
 from takeback.sip.responses import make_response
 
 from .access import AccessPolicy, Verdict
-from .overload import OverloadGuard
+from .overload import OverloadGuard, OverloadState
 
 __all__ = ["DeviceUserAgent"]
 
@@ -43,6 +43,10 @@ class DeviceUserAgent(UserAgent):
         self.on_drop = on_drop
         self.overload = overload
         self.retry_after = str(retry_after)
+        # Read for every request (message_received): the ACL's cached verdict as a bound method, and the
+        # guard's live state (never replaced; a disabled guard's never sheds).
+        self._allows = policy.acl.allows
+        self._load = overload.state if overload is not None else OverloadState()
 
     def _dropped(self, peer: Peer) -> bool:
         refused = self.policy.check_source(peer.host)
@@ -53,9 +57,10 @@ class DeviceUserAgent(UserAgent):
 
     def message_received(self, message: Request | Response, peer: Peer) -> None:
         if isinstance(message, Request):
-            if self._dropped(peer):
+            # The usual request costs one cached ACL verdict and one flag; the refusal paths decide.
+            if not self._allows(peer.host) and self._dropped(peer):
                 return
-            if self._shed(message, peer):
+            if self._load.shedding and self._shed(message, peer):
                 return
         super().message_received(message, peer)
 

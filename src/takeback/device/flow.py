@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
@@ -279,7 +280,21 @@ def check_references(steps: Sequence[Any]) -> list[tuple[tuple[str | int, ...], 
 
 def render(text: str, variables: Mapping[str, str]) -> str:
     """Replace ``{name}`` references; unknown ones stay as written (they were rejected at load time)."""
-    return _REFERENCE.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
+    parts = _template_parts(text)
+    if len(parts) == 1:
+        return text
+    out = list(parts)
+    for at in range(1, len(parts), 2):
+        name = parts[at]
+        out[at] = variables.get(name, "{" + name + "}")
+    return "".join(out)
+
+
+@lru_cache(maxsize=256)
+def _template_parts(text: str) -> tuple[str, ...]:
+    """``"a{x}b"`` -> ``("a", "x", "b")``: literal text and reference names alternate. A flow's templates
+    come from its configuration and are rendered once per call: each is split once."""
+    return tuple(_REFERENCE.split(text))
 
 
 # ------------------------------------------------------------------------------------------- running
@@ -348,37 +363,33 @@ async def _run_steps(
     default_number: str,
     counter: list[int],
 ) -> None:
+    # Each step runs inline rather than as a coroutine of its own: every coroutine layer is resumed again
+    # at each await inside a verb (the media port, the ACK, the REFER's 202 and NOTIFY, the BYE).
     for step in steps:
         counter[0] += 1
-        await _run_step(call, step, variables, default_number, counter)
-
-
-async def _run_step(
-    call: FlowCall, step: Any, variables: MutableMapping[str, str], default_number: str, counter: list[int]
-) -> None:
-    if isinstance(step, Answer):
-        await call.answer()
-    elif isinstance(step, Play):
-        await call.play(render(step.prompt, variables), barge_in=step.barge_in)
-    elif isinstance(step, Collect):
-        if step.prompt is not None:
-            await call.play(render(step.prompt, variables), barge_in=True)
-        variables[step.into] = await call.collect(step.max_digits, step.timeout, step.terminator)
-    elif isinstance(step, Record):
-        await call.record(render(step.path, variables), step.max_seconds)
-    elif isinstance(step, TakeBack):
-        number = render(step.number, variables) if step.number is not None else default_number
-        uui = render(step.uui, variables) if step.uui is not None else None
-        result = await call.take_back(number, uui=uui)
-        variables["take_back_status"] = "" if result.status is None else str(result.status)
-        if result.success:
-            raise _Stop("taken-back")
-        await _run_steps(call, step.on_failure, variables, default_number, counter)
-    elif isinstance(step, If):
-        branch = step.then if step.holds(variables) else step.else_
-        await _run_steps(call, branch, variables, default_number, counter)
-    elif isinstance(step, Hangup):
-        await call.hangup()
-        raise _Stop("hangup")
-    else:  # pragma: no cover - the model admits no other step
-        raise TypeError(f"unknown flow step {step!r}")
+        if isinstance(step, Answer):
+            await call.answer()
+        elif isinstance(step, Play):
+            await call.play(render(step.prompt, variables), barge_in=step.barge_in)
+        elif isinstance(step, Collect):
+            if step.prompt is not None:
+                await call.play(render(step.prompt, variables), barge_in=True)
+            variables[step.into] = await call.collect(step.max_digits, step.timeout, step.terminator)
+        elif isinstance(step, Record):
+            await call.record(render(step.path, variables), step.max_seconds)
+        elif isinstance(step, TakeBack):
+            number = render(step.number, variables) if step.number is not None else default_number
+            uui = render(step.uui, variables) if step.uui is not None else None
+            result = await call.take_back(number, uui=uui)
+            variables["take_back_status"] = "" if result.status is None else str(result.status)
+            if result.success:
+                raise _Stop("taken-back")
+            await _run_steps(call, step.on_failure, variables, default_number, counter)
+        elif isinstance(step, If):
+            branch = step.then if step.holds(variables) else step.else_
+            await _run_steps(call, branch, variables, default_number, counter)
+        elif isinstance(step, Hangup):
+            await call.hangup()
+            raise _Stop("hangup")
+        else:  # pragma: no cover - the model admits no other step
+            raise TypeError(f"unknown flow step {step!r}")

@@ -161,13 +161,24 @@ class CallRecords:
 
     def begin(self, call_id: str, from_tag: str, **fields: Any) -> None:
         """Create the call's row, or update it when the same call retries (INVITE after a 401)."""
+        self.begin_row(call_id, from_tag, fields)
+
+    def update(self, call_id: str, from_tag: str, **fields: Any) -> None:
+        """Set some columns of the call's row (a state change)."""
+        self.update_row(call_id, from_tag, fields)
+
+    # The device writes a handful of changes per call from dicts it holds already (``Call.row``, a verb's
+    # keyword arguments): these two take the mapping as it is instead of re-packing it into keywords.
+
+    def begin_row(self, call_id: str, from_tag: str, fields: Mapping[str, Any]) -> None:
+        """:meth:`begin` with the columns given as a mapping (its values are read now)."""
         sql = _BEGIN_SQL.get(tuple(fields))
         if sql is None:
             sql = _remember(_BEGIN_SQL, fields, _begin_sql(_checked(fields)))
         self._put((sql, (call_id, from_tag, *fields.values())))
 
-    def update(self, call_id: str, from_tag: str, **fields: Any) -> None:
-        """Set some columns of the call's row (a state change)."""
+    def update_row(self, call_id: str, from_tag: str, fields: Mapping[str, Any]) -> None:
+        """:meth:`update` with the columns given as a mapping (its values are read now)."""
         if not fields:
             return
         sql = _UPDATE_SQL.get(tuple(fields))

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -157,12 +158,8 @@ class DeviceServer:
             function = load_app(self.config.app.module)
             return function
         steps = self.config.app.flow or []
-        number = self.config.take_back.number
-
-        async def flow(call: Call) -> None:
-            await run_flow(call, steps, default_number=number)
-
-        return flow
+        # run_flow itself is the app (no wrapper coroutine: each layer is resumed at every await of a call)
+        return partial(run_flow, steps=steps, default_number=self.config.take_back.number)
 
     async def _start_runtime(self, app: App) -> None:
         config = self.config
@@ -308,7 +305,7 @@ class DeviceServer:
         call = self._admit(net_call)
         if call is None:
             return
-        task = asyncio.ensure_future(self._serve_call(call))
+        task = asyncio.get_running_loop().create_task(self._serve_call(call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -328,52 +325,58 @@ class DeviceServer:
             self._count_refusal(reason)
             self.call_metrics.call_refused("refused")
             return None
-        decision = self.policy.check(invite, peer.host, now)
+        decision = self.policy.check(invite, peer.host, now, dnis=fields["dnis"])
         if decision.verdict is not Verdict.ACCEPT:
             self._refuse(net_call, decision, fields, now)
             return None
-        call = Call(net_call, self.services, uui=fields["uui_in"])
-        call.row.update(fields, auth=decision.auth, access="ok", outcome="accepted")
-        self._begin(invite.call_id, from_tag, **call.row)
+        call = Call(net_call, self.services, invite_fields=fields)
+        row = call.row
+        row.update(fields, auth=decision.auth, access="ok", outcome="accepted")
+        if self.records is not None:
+            self.records.begin_row(invite.call_id, from_tag, row)
         self.calls.add(call)
         self._count("calls_accepted")
         call.watch()
         return call
 
     async def _serve_call(self, call: Call) -> None:
+        """Run the app, hang up what it left up, then finish the call (one coroutine: each layer would be
+        resumed at every await of the call)."""
         try:
-            await self._run(call)
+            try:
+                await self._run_app(call)
+            except CallEnded:
+                pass
+            except Exception:
+                logger.exception("app failed on call %s", call.call_id)
+                call.outcome = "app-error"
+                self._count("app_errors")
+            if not call.ended and not call.taken_back:
+                with contextlib.suppress(Exception):
+                    await call.hangup()
         finally:
             try:
                 await self._finish(call)
             finally:
                 self.calls.discard(call)  # only once its record is committed
 
-    async def _run(self, call: Call) -> None:
-        try:
-            await self._run_app(call)
-        except CallEnded:
-            pass
-        except Exception:
-            logger.exception("app failed on call %s", call.call_id)
-            call.outcome = "app-error"
-            self._count("app_errors")
-        with contextlib.suppress(Exception):
-            if not call.ended and not call.taken_back:
-                await call.hangup()
-
     async def _finish(self, call: Call) -> None:
-        await call.wait_ended(10.0)
+        if not call.ended:
+            await call.wait_ended(10.0)
         outcome = call.outcome
         if outcome in ("accepted", "answered"):
             outcome = _FINAL_OUTCOME.get(call.end_reason or "", "ended")
-        self._count(f"outcome_{outcome}")
-        call.row["outcome"] = outcome
-        if self.records is not None:
-            self.records.update(call.call_id, call.from_tag, outcome=outcome)
+        self._count("outcome_" + outcome)
+        row = call.row
+        written = row.get("outcome") == outcome  # a taken-back call wrote its final outcome itself
+        row["outcome"] = outcome
+        records = self.records
+        if records is not None:
+            if not written:
+                records.update_row(call.call_id, call.from_tag, {"outcome": outcome})
             with contextlib.suppress(Exception):
-                await self.records.barrier()  # a completed call is on disk before it leaves
-        self.call_metrics.call_ended(outcome, call.row)  # latencies and the REFER result come from the row
+                await records.barrier()  # a completed call is on disk before it leaves
+        self.call_metrics.call_ended(outcome, row)  # latencies and the REFER result come from the row
 
     def _capacity_refusal(self) -> str | None:
         """Why a new call cannot be taken now (503), or None: draining, ``max_calls``. (Load shedding
