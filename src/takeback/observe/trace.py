@@ -246,11 +246,6 @@ class SipTrace:
     ) -> None:
         """:meth:`note` with ``party`` first and positional: what :class:`PartyRecorder` binds with a
         plain ``partial``, whose call then needs no keyword dictionary (one per SIP message otherwise)."""
-        if not self.enabled:
-            return
-        if self._listeners:
-            self.record(direction, transport, src, dst, data, party=party, timestamp=timestamp)
-            return
         if transport not in _TRANSPORTS or direction not in ("in", "out"):
             transport = _checked_transport(direction, transport)
         if type(src) is not tuple or len(src) != 2 or type(src[0]) is not str or type(src[1]) is not int:

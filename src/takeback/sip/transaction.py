@@ -198,23 +198,14 @@ class Transaction:
         entry = self._plans.get((self.state, inp))
         if entry is None:
             return None
-        new_state, (clear, actions, passed, starts) = entry
+        new_state, plan = entry
         self.state = new_state
-        # _run_plan, inlined: this runs for every message and timer of every transaction
-        if clear and self._timers:
-            self._clear_timers()
-        for action in actions:
-            if action in _REPORTS:
-                self._host.on_tx_report(self, action, now)
-            else:
-                self._act(action, now)
-        for timer in starts:
-            self._start_timer(timer, now)
+        self._run_plan(plan, now)
         if new_state is TxState.TERMINATED:
             self._terminate()
         elif self._immediate:
             self._drain_immediate(now)
-        return passed
+        return plan[2]  # passed: whether the TU gets the input
 
     def _drain_immediate(self, now: float) -> None:
         while self._immediate and self.state is not TxState.TERMINATED:
