@@ -113,7 +113,9 @@ async def test_gap_in_received_stream_becomes_silence(
     first_end, second_start = breaks[0]
     gap = second_start - first_end - 1
     assert 10 * 160 - 2 <= gap <= 10 * 160 + 2  # 200 ms, give or take the tone's zero samples
-    assert 14 * 160 <= first_end - start + 1 <= 15 * 160
+    # Each 20 ms of the 600 Hz tone starts at phase 0, whose sample is 0: a run cut to exactly 14 frames
+    # measures from its second sample.
+    assert 14 * 160 - 1 <= first_end - start + 1 <= 15 * 160
     assert 15 * 160 - 2 <= nonzero[-1] - second_start + 1 <= 15 * 160
     assert level(0, 14) > 3000
     assert result.reason == "max_seconds"
