@@ -24,7 +24,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from types import EllipsisType
 from typing import Any
 
 from takeback.media import MediaScheduler, MediaSession, PortAllocator, PromptLibrary
@@ -156,11 +155,9 @@ class Call:
         net_call: NetCall,
         services: CallServices,
         *,
-        uui: str | EllipsisType | None = ...,
         invite_fields: Mapping[str, Any] | None = None,
     ) -> None:
-        """``uui``: the INVITE's UUI as Genesys would expose it, when the caller decoded it already.
-        ``invite_fields``: the server's first record fields of this INVITE (``conversation_id``,
+        """``invite_fields``: the server's first record fields of this INVITE (``conversation_id``,
         ``caller``, ``dnis``, ``uui_in``), read instead of deriving them from the INVITE again."""
         invite = net_call.invite
         self.invite: Request = invite
@@ -177,7 +174,7 @@ class Call:
         else:
             cnv = invite.headers.get("x-inin-cnv")
             self.conversation_id = cnv.strip() if cnv and cnv.strip() else None
-            self.uui = decode_uui(invite.headers).text if uui is ... else uui
+            self.uui = decode_uui(invite.headers).text
             self.caller = user_of(invite.from_.uri)
             self.dnis = dnis_of(invite)
         self.variables: dict[str, str] = {
