@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from takeback.net.calls import Call, CallFailed, IncomingRefer, IncomingRequest,
 from takeback.net.tls import TlsConfig
 from takeback.net.useragent import UserAgent
 from takeback.sip import parse_message
+from takeback.sip.transaction import ServerTransaction
 
 SDP = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 REFER_TO = "<sip:+33456456456@localhost?User-to-User=00FA08%3Bencoding%3Dhex>"
@@ -74,6 +76,22 @@ async def test_invite_answer_bye(pair: Pair) -> None:
     assert await asyncio.wait_for(uas_call.wait_terminated(), LIMIT) == "remote-bye"
     assert await asyncio.wait_for(call.wait_terminated(), LIMIT) == "local-bye"
     assert pair.callee.counters.internal_errors == 0 and pair.caller.counters.internal_errors == 0
+
+
+@pytest.mark.parametrize("pair", ["UDP"], indirect=True)
+async def test_ended_call_is_not_held_by_its_lingering_transactions(pair: Pair) -> None:
+    """On UDP the INVITE and BYE server transactions outlive the call by 32 s (Timers L and J), so what
+    they hold stays in memory that long at every call rate: they must not hold the call itself."""
+    answering(pair, wait_ack=True)
+    call = await asyncio.wait_for(pair.caller.invite(pair.callee_uri(), body=SDP), LIMIT)
+    uas_call = await asyncio.wait_for(pair.calls.get(), LIMIT)
+    await asyncio.wait_for(uas_call.wait_ack(), LIMIT)
+    await asyncio.wait_for(call.bye(), LIMIT)
+    assert await asyncio.wait_for(uas_call.wait_terminated(), LIMIT) == "remote-bye"
+    assert pair.callee.core.transaction_count >= 2  # the INVITE (accepted) and the BYE (completed)
+    gc.collect()
+    holders = [ref for ref in gc.get_referrers(uas_call) if isinstance(ref, ServerTransaction)]
+    assert holders == []
 
 
 async def test_invite_rejected(pair: Pair) -> None:

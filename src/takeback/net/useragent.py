@@ -545,6 +545,11 @@ class UserAgent:
         if 100 < status < 300 and tx.dialog is not None and call.dialog is None:
             call.dialog = tx.dialog
             tx.dialog.user_data = call
+        if status >= 200:
+            # The transaction lives on for Timer L/J (32 s on UDP) to absorb retransmitted INVITEs, but a
+            # CANCEL can no longer reach the call: holding it would keep every ended call's whole object
+            # graph (application, media, SDP) alive that long, ~10,000 calls at 300 calls/s.
+            tx.user_data = None
         self._pump()
         return response
 
