@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import wave
 from pathlib import Path
@@ -150,3 +151,32 @@ async def test_builtin_demo_flow_end_to_end(tmp_path: Path) -> None:
     target = parse_refer_to(seen.refer_to)
     assert (target.number, target.uui_data) == ("+33456456456", "cnv-demo|4321")
     assert rows(server)[0]["outcome"] == "taken-back"
+
+
+async def test_a_finished_call_leaves_no_reference_cycles(tmp_path: Path) -> None:
+    """Every object of a finished call is freed by reference counting, not left to the cyclic collector:
+    at hundreds of calls a second, cycles meant ~45 objects per call (the call, its media session, SDP and
+    SIP messages) waiting for the next collection, and collections pausing the loop for ~8 ms each."""
+    text = (Path(__file__).resolve().parents[2] / "src" / "takeback" / "data" / "device.yaml").read_text()
+    body = text.split("\napp:\n", 1)[1].split("\n\n", 1)[0]
+    access = "access: {ip_acl: [127.0.0.0/8], token: {header: CUSTOM-DEVICE-TOKEN, value: '1234567'}}\n"
+    async with running_device(tmp_path, access + "app:\n" + body + "\n") as server, genesys() as peer:
+        gc.collect()
+        call, media = await peer.call(device_uri(server), cnv="cnv-cycles")
+        await media.send_dtmf("4321")
+        await asyncio.wait_for(call.wait_terminated(), 30)
+        await wait_for(lambda: not server.calls)
+        del call, media
+        for ua in (server.ua, peer.ua):  # Timers J/K/L: the transactions outliving the call end now
+            ua.core.handle_timer(ua.loop.time() + 64)
+            assert ua.core.transaction_count == 0 and ua.core.dialog_count == 0
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            gc.collect()
+            ours = [o for o in gc.garbage if type(o).__module__.startswith("takeback.")]
+            left = sorted({type(o).__qualname__ for o in ours})
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+    assert rows(server)[0]["outcome"] == "taken-back"
+    assert left == []

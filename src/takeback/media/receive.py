@@ -322,8 +322,23 @@ class RtpReceiver:
         for detected in dtmf.receive(packet, self._clock()):
             self._on_digit(detected)
 
+    def release_owner(self) -> None:
+        """The owning session closed (its socket no longer delivers). Its callbacks are bound methods of
+        the session, which holds this receiver: dropping them lets both be freed by reference counting
+        instead of leaving a cycle for the collector."""
+        self._on_latch = _ignore_latch
+        self._on_digit = _ignore_digit
+
     def poll_dtmf(self, now: float) -> None:
         """Report a digit whose end packets were all lost (RFC 4733 §2.5.2 timeout)."""
         if self._dtmf is not None:
             for detected in self._dtmf.handle_timer(now):
                 self._on_digit(detected)
+
+
+def _ignore_latch(address: Any, ssrc: int, previous: Any) -> None:
+    """A closed session's receiver: latching is no longer reported."""
+
+
+def _ignore_digit(detected: DigitDetected) -> None:
+    """A closed session's receiver: digits are no longer reported."""

@@ -295,6 +295,8 @@ class MediaSession:
         if self._tx.attached:
             self.scheduler.remove(self._tx)
             self._tx.attached = False
+        self._tx.release_owner()
+        self._rx.release_owner()
         self._tx.playback.stop_all("closed")
         if self._tx.dtmf is not None:
             self._tx.dtmf.cancel()

@@ -195,6 +195,12 @@ class RtpTransmitter:
     def on_housekeeping(self, now: float) -> None:
         self._housekeeping(now)
 
+    def release_owner(self) -> None:
+        """The owning session closed. Its housekeeping callback is one of its bound methods, and the
+        session holds this transmitter: dropping the callback lets both be freed by reference counting
+        instead of leaving a cycle for the collector."""
+        self._housekeeping = _no_housekeeping
+
     def on_tick(self, tick: int) -> None:
         slot = tick - self._tick0
         if self._ticks_per_packet != 1:
@@ -283,3 +289,7 @@ class RtpTransmitter:
                 self.octets_sent += len(packet.payload)
             self._seq = (packet.sequence + 1) & 0xFFFF
         self._second_octet = self._pt  # RFC 4733 events carried the marker; audio resumes without one
+
+
+def _no_housekeeping(now: float) -> None:
+    """What a closed session's transmitter runs instead of its housekeeping (it is off the scheduler)."""

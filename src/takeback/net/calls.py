@@ -255,6 +255,12 @@ class Call:
         if self.termination_reason is not None:
             return
         self.termination_reason = reason
+        # No request reaches an ended call (the dispatcher found it through its dialog, which has let go of
+        # it), so its handlers are dead. They are usually bound methods of the application's own call
+        # object, which holds this one: dropping them frees both by reference counting when the call is
+        # done with, instead of leaving a cycle (and all the media and SDP it holds) to the collector.
+        self.on_request = None
+        self.on_refer = None
         if self._terminated is not None and not self._terminated.done():
             self._terminated.set_result(reason)
         callbacks = self._end_callbacks

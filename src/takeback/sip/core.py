@@ -142,6 +142,12 @@ class SipCore:
                 self.dialog_layer.on_invite_client_done(tx, 0.0)
         elif self._server_txs.get(tx.key) is tx:
             del self._server_txs[tx.key]
+        if tx.method == "INVITE":
+            # The dialog keeps its ``invite_tx``; the finished transaction lets go of the dialog so the pair
+            # is not a reference cycle (freed by the collector only, with every message both hold). Nothing
+            # reads an INVITE transaction's dialog once it is over: it ends by a timer, never while a
+            # response or request to it is still being handled.
+            tx.dialog = None
 
     def on_tx_report(self, tx: Transaction, action: TxAction, now: float) -> None:
         """Timer B/F/H fired, the transport failed, or Timer C asks to CANCEL."""
@@ -153,6 +159,7 @@ class SipCore:
         if isinstance(tx, ClientTransaction):
             status, reason = (408, "Request Timeout") if timed_out else (503, "Service Unavailable")
             owner = tx.owner
+            tx.owner = None  # its last report (the owner holds the transaction: no cycle left behind)
             if isinstance(owner, ReferSubscription):
                 self.refer_layer.on_refer_tx_failed(owner, status, reason)
                 return
@@ -335,6 +342,8 @@ class SipCore:
         if dialog is not None and 200 <= response.status < 300 and tx.method in TARGET_REFRESH:
             dialog.adopt_local_contact(tx.request)  # UPDATE, REFER, NOTIFY, SUBSCRIBE accepted
         owner = tx.owner
+        if response.status >= 200:
+            tx.owner = None  # the final response is its last report (the owner holds the transaction)
         if isinstance(owner, ReferSubscription):
             self.refer_layer.on_refer_response(owner, response, now)
             return
