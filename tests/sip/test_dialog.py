@@ -182,6 +182,22 @@ def test_reinvite_refreshes_the_target_on_both_sides(transport):
     pair.assert_clean()
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("status", [488, 481])
+def test_rejected_reinvite_updates_the_dialog_on_every_transport(transport, status):
+    """On TCP the re-INVITE's transaction ends (Timer D is zero) while its failure is still being handled:
+    the dialog must still hear of it (481 ends the dialog; any failure clears the pending re-INVITE)."""
+    pair = Pair(transport)
+    uac, _uas = call(pair)
+    pair.a.request(uac, "INVITE", pair.now)
+    pair.pump()
+    pair.b.respond(pair.take("b", RequestReceived).tx, status, now=pair.now)
+    pair.pump()
+    assert uac.pending_client_invite is None
+    assert (uac.state == "terminated") == (status == 481)
+    pair.run_out()
+
+
 def test_second_reinvite_while_one_is_pending_gets_500():
     pair = Pair("UDP")
     uac, _uas = call(pair)

@@ -142,11 +142,9 @@ class SipCore:
                 self.dialog_layer.on_invite_client_done(tx, 0.0)
         elif self._server_txs.get(tx.key) is tx:
             del self._server_txs[tx.key]
-        if tx.method == "INVITE":
+        if tx.method == "INVITE" and _ended_by_timer(tx):
             # The dialog keeps its ``invite_tx``; the finished transaction lets go of the dialog so the pair
-            # is not a reference cycle (freed by the collector only, with every message both hold). Nothing
-            # reads an INVITE transaction's dialog once it is over: it ends by a timer, never while a
-            # response or request to it is still being handled.
+            # is not a reference cycle (freed by the collector only, with every message both hold).
             tx.dialog = None
 
     def on_tx_report(self, tx: Transaction, action: TxAction, now: float) -> None:
@@ -667,3 +665,15 @@ class SipCore:
                 contact = f"<sip:{userinfo}{endpoint.hostport};transport={transport.lower()}>"
             self._contacts[transport] = contact
         return contact
+
+
+def _ended_by_timer(tx: Transaction) -> bool:
+    """An INVITE transaction nobody reads ``tx.dialog`` of once it has ended. Every INVITE server one: it ends
+    by Timer L, H or I, and when I is zero (reliable transports) the ACK that ended it is absorbed without
+    the dialog. A client one after a 2xx: it ends by Timer M. A client INVITE ended by a failure on a
+    reliable transport (Timer D is zero) keeps its dialog: the response that ended it is still being
+    handled, and a re-INVITE's failure updates the dialog."""
+    if isinstance(tx, ServerTransaction):
+        return True
+    final = tx.final_response if isinstance(tx, ClientTransaction) else None
+    return final is not None and final.status < 300
